@@ -1,0 +1,228 @@
+//! The one public error of hubforge's libraries.
+//!
+//! Each provider keeps its own error types private and maps them into this
+//! one, so callers match on an [`ErrorKind`] they can act on (wait and retry,
+//! fix credentials, raise a quota, fix the spec) and never on a cloud's
+//! error strings.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Shorthand for results carrying [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The resource does not exist.
+    NotFound,
+    /// A resource with that name exists already.
+    AlreadyExists,
+    /// The resource is busy with another operation, or in a state that does
+    /// not allow this one yet (GKE and AKS run one operation per cluster).
+    Conflict,
+    /// The bucket still holds data; deleting it needs explicit consent.
+    NotEmpty,
+    /// The credentials are valid but not allowed to do this.
+    PermissionDenied,
+    /// No valid credentials.
+    Unauthenticated,
+    /// The cloud asked us to slow down.
+    Throttled {
+        /// How long the cloud asked us to wait, if it said.
+        retry_after: Option<Duration>,
+    },
+    /// An account or project quota would be exceeded.
+    QuotaExceeded,
+    /// The spec, or a request built from it, is invalid.
+    InvalidSpec {
+        /// Field path in the spec.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The provider cannot do this at all.
+    Unsupported {
+        /// The operation asked for.
+        operation: String,
+    },
+    /// A request or an operation took longer than its deadline.
+    Timeout,
+    /// The caller cancelled the wait.
+    Cancelled,
+    /// A failure that is likely to pass (5xx, connection reset).
+    Transient,
+    /// A failure that retrying will not fix.
+    Permanent,
+}
+
+/// A failed cloud or engine action: what kind, on which provider and
+/// resource, and why.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    provider: String,
+    resource: Option<String>,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// A new error of `kind` from `provider`.
+    pub fn new(kind: ErrorKind, provider: impl Into<String>, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            provider: provider.into(),
+            resource: None,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Names the resource the error is about.
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Error {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// Keeps the underlying error for `source()` chains.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The kind to act on.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The provider that reported it (`sim`, `aws`, …).
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The resource it concerns, if known.
+    pub fn resource(&self) -> Option<&str> {
+        self.resource.as_deref()
+    }
+
+    /// The human-readable detail.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether the same request may succeed if tried again later.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Throttled { .. }
+                | ErrorKind::Conflict
+                | ErrorKind::Timeout
+                | ErrorKind::Transient
+        )
+    }
+
+    /// How long the server asked us to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.kind {
+            ErrorKind::Throttled { retry_after } => retry_after,
+            _ => None,
+        }
+    }
+}
+
+impl Clone for Error {
+    /// Clones everything but the source chain, which is not `Clone`; its
+    /// text is kept in the message.
+    fn clone(&self) -> Error {
+        let message = match &self.source {
+            Some(source) => format!("{}: {source}", self.message),
+            None => self.message.clone(),
+        };
+        Error {
+            kind: self.kind.clone(),
+            provider: self.provider.clone(),
+            resource: self.resource.clone(),
+            message,
+            source: None,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::NotFound => f.write_str("not found"),
+            ErrorKind::AlreadyExists => f.write_str("already exists"),
+            ErrorKind::Conflict => f.write_str("conflict"),
+            ErrorKind::NotEmpty => f.write_str("not empty"),
+            ErrorKind::PermissionDenied => f.write_str("permission denied"),
+            ErrorKind::Unauthenticated => f.write_str("not authenticated"),
+            ErrorKind::Throttled {
+                retry_after: Some(after),
+            } => write!(f, "throttled (retry after {after:?})"),
+            ErrorKind::Throttled { retry_after: None } => f.write_str("throttled"),
+            ErrorKind::QuotaExceeded => f.write_str("quota exceeded"),
+            ErrorKind::InvalidSpec { path, reason } => {
+                write!(f, "invalid spec at {path}: {reason}")
+            }
+            ErrorKind::Unsupported { operation } => write!(f, "unsupported operation {operation}"),
+            ErrorKind::Timeout => f.write_str("timed out"),
+            ErrorKind::Cancelled => f.write_str("cancelled"),
+            ErrorKind::Transient => f.write_str("temporary failure"),
+            ErrorKind::Permanent => f.write_str("failed"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.provider, self.kind)?;
+        if let Some(resource) = &self.resource {
+            write!(f, " ({resource})")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_kinds_are_the_retryable_ones() {
+        let throttled = Error::new(
+            ErrorKind::Throttled {
+                retry_after: Some(Duration::from_secs(2)),
+            },
+            "sim",
+            "slow down",
+        );
+        assert!(throttled.is_temporary());
+        assert_eq!(throttled.retry_after(), Some(Duration::from_secs(2)));
+        assert!(!Error::new(ErrorKind::PermissionDenied, "sim", "").is_temporary());
+        assert!(!Error::new(ErrorKind::QuotaExceeded, "sim", "").is_temporary());
+    }
+
+    #[test]
+    fn display_names_provider_kind_and_resource() {
+        let error = Error::new(ErrorKind::NotFound, "aws", "no such cluster")
+            .with_resource("cluster/openscapes");
+        assert_eq!(
+            error.to_string(),
+            "aws: not found (cluster/openscapes): no such cluster"
+        );
+    }
+}

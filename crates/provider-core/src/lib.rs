@@ -1,0 +1,29 @@
+//! Cloud-agnostic core of hubforge.
+//!
+//! - [`spec`]: the portable hub spec, parsed strictly from YAML, TOML or JSON.
+//! - [`validate`]: every problem in a spec, each with its field path.
+//! - [`names`]: physical cloud names derived from logical spec names.
+//! - [`catalog`]: portable machine shapes and regions resolved per cloud.
+//! - [`provider`]: the object-safe traits every cloud implements.
+//! - [`operation`]: long-running cloud operations and the waiter.
+//! - [`retry`]: the retry layer for single requests.
+//! - [`sim`]: the built-in simulated cloud.
+//!
+//! No cloud SDK is a dependency of this crate, and none appears in any
+//! signature.
+
+pub mod catalog;
+pub mod error;
+pub mod names;
+pub mod operation;
+pub mod provider;
+pub mod retry;
+pub mod sim;
+pub mod spec;
+pub mod validate;
+
+pub use error::{Error, ErrorKind, Result};
+pub use operation::{Backoff, Operation, OperationStatus, Progress, Waiter};
+pub use provider::{BucketOps, Capabilities, ClusterOps, IdentityOps, NodePoolOps, Provider};
+pub use spec::{Cloud, HubClusterSpec, ProviderKind};
+pub use validate::{Problem, validate};

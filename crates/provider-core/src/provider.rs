@@ -1,0 +1,297 @@
+//! The traits every cloud implements, and the plain data they exchange.
+//!
+//! All traits are object-safe and used as `Arc<dyn Provider>`. They have
+//! required methods only: a wrapper (such as the retry layer) cannot forget
+//! to forward a default method, because there are none. Mutations return an
+//! [`Operation`] that the caller waits on; reads return the observed state
+//! in the same shape as the desired config, so a planner can diff them.
+//!
+//! Names given to these traits are *physical* names ([`crate::names`]).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::operation::Operation;
+use crate::spec::{BucketAccess, ServiceAccountRef};
+use crate::validate::Taint;
+
+/// Tag naming the hub a resource belongs to.
+pub const TAG_CLUSTER: &str = "hubforge-cluster";
+/// Tag marking a resource as created and owned by hubforge.
+pub const TAG_MANAGED: &str = "hubforge-managed";
+
+/// The ownership tags for resources of `hub`; providers put them on every
+/// resource they create, and list resources by them.
+pub fn ownership_tags(hub: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (TAG_CLUSTER.to_string(), hub.to_string()),
+        (TAG_MANAGED.to_string(), "true".to_string()),
+    ])
+}
+
+/// Whether `tags` mark a resource as owned by hubforge for `hub`.
+pub fn owned_by(tags: &BTreeMap<String, String>, hub: &str) -> bool {
+    tags.get(TAG_MANAGED).map(String::as_str) == Some("true")
+        && tags.get(TAG_CLUSTER).map(String::as_str) == Some(hub)
+}
+
+/// Lifecycle of a cloud resource as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceStatus {
+    /// Being created.
+    Creating,
+    /// Usable.
+    Ready,
+    /// Being changed.
+    Updating,
+    /// Being deleted.
+    Deleting,
+    /// The cloud gave up on it; the text is the cloud's reason.
+    Failed(String),
+}
+
+/// Desired Kubernetes cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterConfig {
+    /// Physical cluster name.
+    pub name: String,
+    /// Cloud region.
+    pub region: String,
+    /// Kubernetes minor version (`1.31`).
+    pub kubernetes_version: String,
+    /// Tags, including the ownership tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Observed Kubernetes cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// What the cloud reports, in the shape of the desired config.
+    pub config: ClusterConfig,
+    /// Lifecycle state.
+    pub status: ResourceStatus,
+    /// API server URL, once known.
+    pub endpoint: Option<String>,
+    /// OIDC issuer URL for workload identity, once known.
+    pub oidc_issuer: Option<String>,
+}
+
+/// A GPU attached to a machine separately from its type (GCP's N1 + T4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accelerator {
+    /// Cloud accelerator type (`nvidia-tesla-t4`).
+    pub kind: String,
+    /// Per node.
+    pub count: u32,
+}
+
+/// Desired node pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodePoolConfig {
+    /// Physical pool name.
+    pub name: String,
+    /// Resolved instance type.
+    pub instance_type: String,
+    /// Separately attached GPUs, if any.
+    pub accelerator: Option<Accelerator>,
+    /// Fewest nodes.
+    pub min: u32,
+    /// Most nodes.
+    pub max: u32,
+    /// Spot / preemptible capacity.
+    pub spot: bool,
+    /// Boot disk in GiB; `None` for the cloud's default.
+    pub disk_gib: Option<u32>,
+    /// Kubernetes node labels.
+    pub labels: BTreeMap<String, String>,
+    /// Kubernetes node taints.
+    pub taints: Vec<Taint>,
+    /// Cloud tags, including the ownership tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Observed node pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodePoolState {
+    /// What the cloud reports, in the shape of the desired config.
+    pub config: NodePoolConfig,
+    /// Lifecycle state.
+    pub status: ResourceStatus,
+}
+
+/// Desired bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketConfig {
+    /// Physical bucket name.
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// Keep object versions.
+    pub versioning: bool,
+    /// Expire objects after this many days.
+    pub delete_after_days: Option<u32>,
+    /// Tags, including the ownership tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Observed bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketState {
+    /// What the cloud reports, in the shape of the desired config.
+    pub config: BucketConfig,
+    /// Lifecycle state.
+    pub status: ResourceStatus,
+    /// URL programs use to reach it (`s3://…`, `gs://…`, `az://…`).
+    pub url: String,
+    /// Whether it holds no objects, so destroy knows whether data would go.
+    pub empty: bool,
+}
+
+/// What to do with objects when deleting a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketDeletion {
+    /// Fail with [`crate::ErrorKind::Conflict`] if the bucket holds objects.
+    RefuseIfNotEmpty,
+    /// Delete every object, then the bucket.
+    DeleteObjects,
+}
+
+/// Desired cloud part of a workload identity (IAM role, GCP service
+/// account, Azure managed identity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityConfig {
+    /// Physical identity name.
+    pub name: String,
+    /// Tags, including the ownership tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Who may assume an identity and what it may reach: made after the cluster
+/// (its OIDC issuer) and the buckets exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityBinding {
+    /// Physical cluster name whose service account assumes the identity.
+    pub cluster: String,
+    /// The Kubernetes service account.
+    pub service_account: ServiceAccountRef,
+    /// Physical bucket names and the access to each; nothing else is granted.
+    pub grants: BTreeMap<String, BucketAccess>,
+}
+
+/// Observed workload identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityState {
+    /// What the cloud reports, in the shape of the desired config.
+    pub config: IdentityConfig,
+    /// Lifecycle state.
+    pub status: ResourceStatus,
+    /// The cloud principal (role ARN, service-account email, client id).
+    pub principal: String,
+    /// The current binding, if any.
+    pub binding: Option<IdentityBinding>,
+}
+
+/// What a provider can and cannot do; the engine plans around it and the
+/// conformance suite decides which tests apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// Only one mutating operation may run per cluster at a time (GKE, AKS);
+    /// a second one gets [`crate::ErrorKind::Conflict`].
+    pub one_operation_per_cluster: bool,
+    /// Node pools can be created within the cluster-create operation.
+    pub pools_in_cluster_create: bool,
+    /// Operations take time and report progress (false for emulators that
+    /// finish everything at once).
+    pub operations_take_time: bool,
+    /// The cluster's Kubernetes version can be upgraded in place.
+    pub cluster_version_upgrade: bool,
+    /// A pool's labels and taints can change in place (otherwise the pool
+    /// is replaced blue/green).
+    pub pool_labels_in_place: bool,
+}
+
+/// Kubernetes clusters.
+#[async_trait]
+pub trait ClusterOps: Send + Sync {
+    /// Starts creating a cluster. Fails with `AlreadyExists` if one by that
+    /// name exists. `initial_pools` are created in the same operation where
+    /// [`Capabilities::pools_in_cluster_create`] (one GKE or AKS operation
+    /// instead of five serialized ones); elsewhere they must be empty, or
+    /// the call fails with `Unsupported`.
+    async fn create_cluster(
+        &self,
+        config: &ClusterConfig,
+        initial_pools: &[NodePoolConfig],
+    ) -> Result<Operation>;
+    /// Reads a cluster; `None` if it does not exist.
+    async fn get_cluster(&self, name: &str) -> Result<Option<ClusterState>>;
+    /// Starts changing a cluster in place (version, tags).
+    async fn update_cluster(&self, config: &ClusterConfig) -> Result<Operation>;
+    /// Starts deleting a cluster and everything in it.
+    async fn delete_cluster(&self, name: &str) -> Result<Operation>;
+    /// Every cluster tagged as owned by hubforge for `hub`.
+    async fn list_clusters(&self, hub: &str) -> Result<Vec<ClusterState>>;
+}
+
+/// Node pools of a cluster.
+#[async_trait]
+pub trait NodePoolOps: Send + Sync {
+    /// Starts creating a pool in `cluster`.
+    async fn create_node_pool(&self, cluster: &str, config: &NodePoolConfig) -> Result<Operation>;
+    /// Reads a pool; `None` if it does not exist.
+    async fn get_node_pool(&self, cluster: &str, name: &str) -> Result<Option<NodePoolState>>;
+    /// Starts changing a pool in place (scaling; labels and taints where
+    /// [`Capabilities::pool_labels_in_place`]). Other changes are
+    /// `Unsupported`: the engine replaces the pool instead.
+    async fn update_node_pool(&self, cluster: &str, config: &NodePoolConfig) -> Result<Operation>;
+    /// Starts deleting a pool.
+    async fn delete_node_pool(&self, cluster: &str, name: &str) -> Result<Operation>;
+    /// Every pool of `cluster`.
+    async fn list_node_pools(&self, cluster: &str) -> Result<Vec<NodePoolState>>;
+}
+
+/// Object-storage buckets.
+#[async_trait]
+pub trait BucketOps: Send + Sync {
+    /// Creates a bucket with encryption on and public access blocked.
+    async fn create_bucket(&self, config: &BucketConfig) -> Result<Operation>;
+    /// Reads a bucket; `None` if it does not exist.
+    async fn get_bucket(&self, name: &str) -> Result<Option<BucketState>>;
+    /// Changes versioning, lifecycle and tags.
+    async fn update_bucket(&self, config: &BucketConfig) -> Result<Operation>;
+    /// Deletes a bucket, refusing to lose data unless told to.
+    async fn delete_bucket(&self, name: &str, deletion: BucketDeletion) -> Result<Operation>;
+    /// Every bucket tagged as owned by hubforge for `hub`.
+    async fn list_buckets(&self, hub: &str) -> Result<Vec<BucketState>>;
+}
+
+/// Workload identities.
+#[async_trait]
+pub trait IdentityOps: Send + Sync {
+    /// Creates the cloud identity, with no access yet.
+    async fn create_identity(&self, config: &IdentityConfig) -> Result<Operation>;
+    /// Reads an identity and its binding; `None` if it does not exist.
+    async fn get_identity(&self, name: &str) -> Result<Option<IdentityState>>;
+    /// Sets (replaces) who may assume the identity and what it may reach.
+    async fn bind_identity(&self, name: &str, binding: &IdentityBinding) -> Result<Operation>;
+    /// Deletes the identity and its binding.
+    async fn delete_identity(&self, name: &str) -> Result<Operation>;
+    /// Every identity tagged as owned by hubforge for `hub`.
+    async fn list_identities(&self, hub: &str) -> Result<Vec<IdentityState>>;
+}
+
+/// A cloud: all four kinds of operations, plus who it is and what it can do.
+#[async_trait]
+pub trait Provider: ClusterOps + NodePoolOps + BucketOps + IdentityOps {
+    /// `sim`, `aws`, `gcp` or `azure`.
+    fn name(&self) -> &str;
+    /// What this provider can do.
+    fn capabilities(&self) -> Capabilities;
+    /// The account-level scope that makes global names unique (AWS account
+    /// id, GCP project, Azure subscription): see [`crate::names::NameScope`].
+    async fn account_scope(&self) -> Result<String>;
+}
