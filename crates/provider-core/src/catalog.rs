@@ -119,18 +119,18 @@ pub fn resolve(cloud: Cloud, pool: &NodePoolSpec) -> Result<Resolution, ResolveE
 /// The smallest catalogued type on `cloud` that meets `machine`.
 pub fn resolve_machine(cloud: Cloud, machine: &MachineSpec) -> Result<InstanceType, ResolveError> {
     let wanted_gpu = machine.gpu.as_ref().map(|g| (g.class, g.count));
-    if let Some((class, _)) = wanted_gpu {
-        if !gpu_classes(cloud).contains(&class) {
-            let offered: Vec<&str> = gpu_classes(cloud).iter().map(|c| c.as_str()).collect();
-            return Err(ResolveError {
-                field: "machine.gpu.class",
-                reason: format!(
-                    "{cloud} offers no {class} GPUs in hubforge's catalog; choose one of {} or set `instance_type.{}`",
-                    offered.join(", "),
-                    cloud.key()
-                ),
-            });
-        }
+    if let Some((class, _)) = wanted_gpu
+        && !gpu_classes(cloud).contains(&class)
+    {
+        let offered: Vec<&str> = gpu_classes(cloud).iter().map(|c| c.as_str()).collect();
+        return Err(ResolveError {
+            field: "machine.gpu.class",
+            reason: format!(
+                "{cloud} offers no {class} GPUs in hubforge's catalog; choose one of {} or set `instance_type.{}`",
+                offered.join(", "),
+                cloud.key()
+            ),
+        });
     }
     table()
         .into_iter()
@@ -501,7 +501,7 @@ pub fn resolve_region(cloud: Cloud, region: &str) -> Result<RegionResolution, St
     } else {
         let example = REGION_ALIASES[3][own].unwrap_or_default();
         Err(format!(
-            "`{region}` is not a {cloud} region name (for example `{example}`)"
+            "`{region}` is not a region name on {cloud} (for example `{example}`)"
         ))
     }
 }

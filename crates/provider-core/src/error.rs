@@ -58,9 +58,12 @@ pub enum ErrorKind {
 }
 
 /// A failed cloud or engine action: what kind, on which provider and
-/// resource, and why.
+/// resource, and why. Boxed inside, so a `Result` stays one pointer wide.
 #[derive(Debug)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     provider: String,
     resource: Option<String>,
@@ -71,51 +74,51 @@ pub struct Error {
 impl Error {
     /// A new error of `kind` from `provider`.
     pub fn new(kind: ErrorKind, provider: impl Into<String>, message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(Inner {
             kind,
             provider: provider.into(),
             resource: None,
             message: message.into(),
             source: None,
-        }
+        }))
     }
 
     /// Names the resource the error is about.
     pub fn with_resource(mut self, resource: impl Into<String>) -> Error {
-        self.resource = Some(resource.into());
+        self.0.resource = Some(resource.into());
         self
     }
 
     /// Keeps the underlying error for `source()` chains.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
-        self.source = Some(Box::new(source));
+        self.0.source = Some(Box::new(source));
         self
     }
 
     /// The kind to act on.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The provider that reported it (`sim`, `aws`, …).
     pub fn provider(&self) -> &str {
-        &self.provider
+        &self.0.provider
     }
 
     /// The resource it concerns, if known.
     pub fn resource(&self) -> Option<&str> {
-        self.resource.as_deref()
+        self.0.resource.as_deref()
     }
 
     /// The human-readable detail.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// Whether the same request may succeed if tried again later.
     pub fn is_temporary(&self) -> bool {
         matches!(
-            self.kind,
+            self.0.kind,
             ErrorKind::Throttled { .. }
                 | ErrorKind::Conflict
                 | ErrorKind::Timeout
@@ -125,7 +128,7 @@ impl Error {
 
     /// How long the server asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self.kind {
+        match self.0.kind {
             ErrorKind::Throttled { retry_after } => retry_after,
             _ => None,
         }
@@ -136,17 +139,14 @@ impl Clone for Error {
     /// Clones everything but the source chain, which is not `Clone`; its
     /// text is kept in the message.
     fn clone(&self) -> Error {
-        let message = match &self.source {
-            Some(source) => format!("{}: {source}", self.message),
-            None => self.message.clone(),
+        let inner = &self.0;
+        let message = match &inner.source {
+            Some(source) => format!("{}: {source}", inner.message),
+            None => inner.message.clone(),
         };
-        Error {
-            kind: self.kind.clone(),
-            provider: self.provider.clone(),
-            resource: self.resource.clone(),
-            message,
-            source: None,
-        }
+        let mut copy = Error::new(inner.kind.clone(), inner.provider.clone(), message);
+        copy.0.resource = inner.resource.clone();
+        copy
     }
 }
 
@@ -178,12 +178,13 @@ impl fmt::Display for ErrorKind {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.provider, self.kind)?;
-        if let Some(resource) = &self.resource {
+        let inner = &self.0;
+        write!(f, "{}: {}", inner.provider, inner.kind)?;
+        if let Some(resource) = &inner.resource {
             write!(f, " ({resource})")?;
         }
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+        if !inner.message.is_empty() {
+            write!(f, ": {}", inner.message)?;
         }
         Ok(())
     }
@@ -191,7 +192,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .map(|s| s as &(dyn std::error::Error + 'static))
     }

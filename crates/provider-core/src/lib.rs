@@ -7,7 +7,7 @@
 //! - [`provider`]: the object-safe traits every cloud implements.
 //! - [`operation`]: long-running cloud operations and the waiter.
 //! - [`retry`]: the retry layer for single requests.
-//! - [`sim`]: the built-in simulated cloud.
+//! - `sim` (feature `sim`, on by default): the built-in simulated cloud.
 //!
 //! No cloud SDK is a dependency of this crate, and none appears in any
 //! signature.
@@ -18,6 +18,7 @@ pub mod names;
 pub mod operation;
 pub mod provider;
 pub mod retry;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod spec;
 pub mod validate;

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::spec::Cloud;
+use crate::spec::{Cloud, HubClusterSpec};
 
 /// What kind of cloud resource a name is for; names collide only within one
 /// kind (and one namespace on the cloud).
@@ -102,6 +102,9 @@ impl NameScope {
         }
     }
 }
+
+/// The simulated cloud's account id: the scope of its global names.
+pub const SIM_ACCOUNT: &str = "sim-000000000000";
 
 /// Length of the stable suffix on global names.
 pub const SUFFIX_LEN: usize = 8;
@@ -194,9 +197,7 @@ pub fn node_pool(cloud: Cloud, pool: &str) -> Result<String, NameError> {
                 physical,
                 1,
                 12,
-                || {
-                    "AKS allows 1–12 lowercase letters and digits (hyphens are dropped); shorten the pool name".into()
-                },
+                || "hyphens are dropped; shorten the pool name".into(),
                 NameKind::NodePool,
                 cloud,
             )
@@ -236,9 +237,7 @@ pub fn bucket(
                 bucket.to_string(),
                 3,
                 63,
-                || {
-                    "Azure blob containers need 3–63 characters; lengthen or shorten the bucket name".into()
-                },
+                || "lengthen or shorten the bucket name".into(),
                 NameKind::Bucket,
                 cloud,
             )?;
@@ -281,7 +280,7 @@ pub fn storage_account(hub: &str, scope: &NameScope) -> Result<String, NameError
         24,
         || {
             format!(
-                "Azure storage accounts allow 3–24 lowercase letters and digits; use a hub name of at most {} letters and digits",
+                "lowercase letters and digits only; use a hub name of at most {} letters and digits (hyphens do not count)",
                 24 - SUFFIX_LEN
             )
         },
@@ -303,14 +302,94 @@ pub fn identity(cloud: Cloud, hub: &str, identity: &str) -> Result<String, NameE
         physical,
         min,
         max,
-        || {
-            format!(
-                "`<hub>-<identity>` may have {min}–{max} characters on {cloud}; shorten the identity or hub name"
-            )
-        },
+        || "rename the identity or the hub so `<hub>-<identity>` fits".into(),
         NameKind::Identity,
         cloud,
     )
+}
+
+/// One physical name derived from a spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedName {
+    /// What the name is for.
+    pub kind: NameKind,
+    /// Where the logical name is in the spec (`node_pools[1].name`).
+    pub path: String,
+    /// The logical name.
+    pub logical: String,
+    /// The physical name, or why there can be none.
+    pub physical: Result<String, NameError>,
+}
+
+/// Every physical name of `spec` on `cloud`. Logical names that break the
+/// portable rule ([`check_logical`]) are left out: validation reports them
+/// as they are.
+pub fn derive_all(spec: &HubClusterSpec, cloud: Cloud, scope: &NameScope) -> Vec<DerivedName> {
+    let hub = spec.name.as_str();
+    if check_logical(hub).is_err() {
+        return Vec::new();
+    }
+    let entry = |kind, path: String, logical: &str, physical| DerivedName {
+        kind,
+        path,
+        logical: logical.to_string(),
+        physical,
+    };
+    let mut out = vec![entry(
+        NameKind::Cluster,
+        "name".into(),
+        hub,
+        cluster(cloud, hub),
+    )];
+    if cloud == Cloud::Azure && !spec.buckets.is_empty() {
+        out.push(entry(
+            NameKind::StorageAccount,
+            "name".into(),
+            hub,
+            storage_account(hub, scope),
+        ));
+    }
+    let valid = |name: &str| check_logical(name).is_ok();
+    for (i, pool) in spec
+        .node_pools
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| valid(&p.name))
+    {
+        out.push(entry(
+            NameKind::NodePool,
+            format!("node_pools[{i}].name"),
+            &pool.name,
+            node_pool(cloud, &pool.name),
+        ));
+    }
+    for (i, b) in spec
+        .buckets
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| valid(&b.name))
+    {
+        out.push(entry(
+            NameKind::Bucket,
+            format!("buckets[{i}].name"),
+            &b.name,
+            bucket(cloud, hub, &b.name, scope),
+        ));
+    }
+    for (i, id) in spec
+        .identities
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| valid(&id.name))
+    {
+        out.push(entry(
+            NameKind::Identity,
+            format!("identities[{i}].name"),
+            &id.name,
+            identity(cloud, hub, &id.name),
+        ));
+    }
+    out
 }
 
 /// Names of supporting resources that share a namespace with spec-named

@@ -291,6 +291,9 @@ pub trait Provider: ClusterOps + NodePoolOps + BucketOps + IdentityOps {
     fn name(&self) -> &str;
     /// What this provider can do.
     fn capabilities(&self) -> Capabilities;
+    /// The cloud whose naming rules and machine catalog apply (the sim
+    /// answers with the cloud it imitates).
+    fn naming_cloud(&self) -> crate::spec::Cloud;
     /// The account-level scope that makes global names unique (AWS account
     /// id, GCP project, Azure subscription): see [`crate::names::NameScope`].
     async fn account_scope(&self) -> Result<String>;

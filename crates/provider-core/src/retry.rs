@@ -185,6 +185,9 @@ impl Provider for RetryLayer {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }
+    fn naming_cloud(&self) -> crate::spec::Cloud {
+        self.inner.naming_cloud()
+    }
     async fn account_scope(&self) -> Result<String> {
         self.retry("account_scope", || self.inner.account_scope())
             .await

@@ -102,7 +102,7 @@ impl ProviderKind {
 
 impl fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -146,7 +146,7 @@ impl Cloud {
 
 impl fmt::Display for Cloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.display_name())
+        f.pad(self.display_name())
     }
 }
 
@@ -287,7 +287,7 @@ impl GpuClass {
 
 impl fmt::Display for GpuClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -470,7 +470,7 @@ fn from_document(document: serde_json::Value) -> Result<HubClusterSpec, Vec<Prob
         Ok(spec) if problems.is_empty() => Ok(spec),
         Ok(_) => Err(problems),
         Err(error) => {
-            let segments: Vec<String> = error
+            let mut segments: Vec<String> = error
                 .path()
                 .iter()
                 .map(|segment| match segment {
@@ -480,9 +480,17 @@ fn from_document(document: serde_json::Value) -> Result<HubClusterSpec, Vec<Prob
                     serde_path_to_error::Segment::Unknown => "?".into(),
                 })
                 .collect();
+            let message = error.inner().to_string();
+            // Point at the field that is missing, not at its parent.
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.strip_suffix('`'))
+            {
+                segments.push(field.to_string());
+            }
             problems.push(Problem::new(
                 render_path(&segments),
-                friendly_serde_message(&error.inner().to_string()),
+                friendly_serde_message(&message),
             ));
             Err(problems)
         }
@@ -498,7 +506,7 @@ fn friendly_serde_message(message: &str) -> String {
         .replace("expected a sequence", "expected a list")
         .replace("expected a map", "expected a mapping of fields");
     match message.strip_prefix("missing field ") {
-        Some(field) => format!("missing required field {field}"),
+        Some(_) => "is required but missing".to_string(),
         None => message,
     }
 }
@@ -567,13 +575,12 @@ fn resolve<'a>(root: &'a serde_json::Value, node: &'a serde_json::Value) -> &'a 
             return resolve(root, target);
         }
     }
-    if let Some(options) = node.get("anyOf").and_then(|a| a.as_array()) {
-        if let Some(object) = options
+    if let Some(options) = node.get("anyOf").and_then(|a| a.as_array())
+        && let Some(object) = options
             .iter()
             .find(|o| o.get("type") != Some(&"null".into()))
-        {
-            return resolve(root, object);
-        }
+    {
+        return resolve(root, object);
     }
     node
 }
@@ -583,7 +590,13 @@ fn closest(typo: &str, known: &[String]) -> Option<String> {
     known
         .iter()
         .map(|candidate| (edit_distance(typo, candidate), candidate))
-        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
+        .filter(|(distance, candidate)| {
+            let near = *distance <= 2.max(candidate.len() / 3);
+            // `maximum` for `max`, `mem` for `memory_gib`
+            let prefix = candidate.len().min(typo.len()) >= 3
+                && (typo.starts_with(candidate.as_str()) || candidate.starts_with(typo));
+            near || prefix
+        })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate.clone())
 }

@@ -62,7 +62,7 @@ pub fn target_clouds(spec: &HubClusterSpec) -> Vec<Cloud> {
 /// subscription; the AWS account is only known after asking AWS.
 pub fn spec_name_scope(spec: &HubClusterSpec, cloud: Cloud) -> NameScope {
     if spec.provider == ProviderKind::Sim {
-        return NameScope::known(crate::sim::SIM_ACCOUNT);
+        return NameScope::known(names::SIM_ACCOUNT);
     }
     match cloud {
         Cloud::Aws => NameScope::unknown(),
@@ -86,9 +86,9 @@ pub fn validate(spec: &HubClusterSpec) -> Vec<Problem> {
     check_provider_block(spec, &mut out);
     check_tags(&spec.tags, &clouds, &mut out);
     check_pools(spec, &clouds, &mut out);
-    check_buckets(spec, &clouds, &mut out);
-    check_identities(spec, &clouds, &mut out);
-    check_collisions(spec, &clouds, &mut out);
+    check_buckets(spec, &mut out);
+    check_identities(spec, &mut out);
+    check_physical_names(spec, &clouds, &mut out);
     out.0
 }
 
@@ -106,15 +106,8 @@ impl Problems {
 }
 
 fn check_hub(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
-    match names::check_logical(&spec.name) {
-        Err(reason) => out.add("name", reason),
-        Ok(()) => {
-            for &cloud in clouds {
-                if let Err(error) = names::cluster(cloud, &spec.name) {
-                    out.add("name", error.reason);
-                }
-            }
-        }
+    if let Err(reason) = names::check_logical(&spec.name) {
+        out.add("name", reason);
     }
     if spec.region.is_empty() {
         out.add(
@@ -274,13 +267,6 @@ fn check_pools(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
     for (i, pool) in spec.node_pools.iter().enumerate() {
         let at = |field: &str| format!("node_pools[{i}].{field}");
         check_unique_name(&pool.name, &at("name"), "node_pools", i, &mut seen, out);
-        if names::check_logical(&pool.name).is_ok() {
-            for &cloud in clouds {
-                if let Err(error) = names::node_pool(cloud, &pool.name) {
-                    out.add(at("name"), error.reason);
-                }
-            }
-        }
         if pool.max == 0 {
             out.add(
                 at("max"),
@@ -296,13 +282,13 @@ fn check_pools(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
             );
         }
         check_machine(pool, clouds, &at, out);
-        if let Some(disk) = pool.disk_gib {
-            if !(20..=2048).contains(&disk) {
-                out.add(
-                    at("disk_gib"),
-                    format!("{disk} GiB is outside 20–2048 GiB, the range every cloud supports"),
-                );
-            }
+        if let Some(disk) = pool.disk_gib
+            && !(20..=2048).contains(&disk)
+        {
+            out.add(
+                at("disk_gib"),
+                format!("{disk} GiB is outside 20–2048 GiB, the range every cloud supports"),
+            );
         }
         for (key, value) in &pool.labels {
             let path = at(&format!("labels.{key}"));
@@ -349,10 +335,10 @@ fn check_machine(
     }
     if let Some(overrides) = &pool.instance_type {
         for cloud in Cloud::ALL {
-            if let Some(name) = overrides.for_cloud(cloud) {
-                if let Err(reason) = catalog::check_instance_type_syntax(cloud, name) {
-                    out.add(at(&format!("instance_type.{}", cloud.key())), reason);
-                }
+            if let Some(name) = overrides.for_cloud(cloud)
+                && let Err(reason) = catalog::check_instance_type_syntax(cloud, name)
+            {
+                out.add(at(&format!("instance_type.{}", cloud.key())), reason);
             }
         }
     }
@@ -389,49 +375,24 @@ fn check_unique_name(
     }
 }
 
-fn check_buckets(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
+fn check_buckets(spec: &HubClusterSpec, out: &mut Problems) {
     let mut seen = BTreeMap::new();
     for (i, bucket) in spec.buckets.iter().enumerate() {
         let at = |field: &str| format!("buckets[{i}].{field}");
         check_unique_name(&bucket.name, &at("name"), "buckets", i, &mut seen, out);
-        if names::check_logical(&bucket.name).is_ok() && names::check_logical(&spec.name).is_ok() {
-            for &cloud in clouds {
-                let scope = spec_name_scope(spec, cloud);
-                if let Err(error) = names::bucket(cloud, &spec.name, &bucket.name, &scope) {
-                    out.add(at("name"), error.reason);
-                }
-            }
-        }
         if bucket.delete_after_days == Some(0) {
             out.add(at("delete_after_days"), "0 would delete objects as soon as they are written; use 1 or more, or remove the field");
         }
     }
-    if !spec.buckets.is_empty()
-        && clouds.contains(&Cloud::Azure)
-        && names::check_logical(&spec.name).is_ok()
-    {
-        if let Err(error) = names::storage_account(&spec.name, &spec_name_scope(spec, Cloud::Azure))
-        {
-            out.add("name", error.reason);
-        }
-    }
 }
 
-fn check_identities(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
+fn check_identities(spec: &HubClusterSpec, out: &mut Problems) {
     let bucket_names: BTreeSet<&str> = spec.buckets.iter().map(|b| b.name.as_str()).collect();
     let mut seen = BTreeMap::new();
     let mut accounts = BTreeMap::new();
     for (i, identity) in spec.identities.iter().enumerate() {
         let at = |field: &str| format!("identities[{i}].{field}");
         check_unique_name(&identity.name, &at("name"), "identities", i, &mut seen, out);
-        if names::check_logical(&identity.name).is_ok() && names::check_logical(&spec.name).is_ok()
-        {
-            for &cloud in clouds {
-                if let Err(error) = names::identity(cloud, &spec.name, &identity.name) {
-                    out.add(at("name"), error.reason);
-                }
-            }
-        }
         let account = &identity.service_account;
         if let Err(reason) = check_dns_label(&account.namespace) {
             out.add(
@@ -473,49 +434,52 @@ fn check_identities(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems)
     }
 }
 
-/// Two different logical names can become one physical name (`user-small`
-/// and `usersmall` on AKS), and a spec name can take the name of a
-/// supporting resource. Either is an error.
-fn check_collisions(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
+/// Every physical name must fit its cloud's limits, and two different
+/// logical names must not become one physical name (`user-small` and
+/// `usersmall` on AKS), nor take the name of a supporting resource.
+fn check_physical_names(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
     for &cloud in clouds {
         let mut taken: BTreeMap<(NameKind, String), String> = BTreeMap::new();
         for (kind, physical, owner) in names::supporting(cloud, &spec.name) {
             taken.insert((kind, physical), owner.to_string());
         }
-        let mut claim =
-            |kind: NameKind, physical: Result<String, names::NameError>, path: String| {
-                let Ok(physical) = physical else { return };
-                match taken.get(&(kind, physical.clone())) {
-                Some(owner) if *owner != path => out.add(
-                    path.clone(),
+        for derived in names::derive_all(spec, cloud, &spec_name_scope(spec, cloud)) {
+            let physical = match derived.physical {
+                Ok(physical) => physical,
+                Err(error) => {
+                    out.add(&derived.path, error.reason);
+                    continue;
+                }
+            };
+            match taken.get(&(derived.kind, physical.clone())) {
+                // Duplicate logical names are reported once, by the uniqueness check.
+                Some(owner)
+                    if owner.ends_with(".name")
+                        && spec_name_at(spec, owner) == Some(derived.logical.as_str()) => {}
+                Some(owner) => out.add(
+                    &derived.path,
                     format!(
                         "gives the {} `{physical}`, which {owner} already has; rename one of them",
-                        kind.cloud_term(cloud)
+                        derived.kind.cloud_term(cloud)
                     ),
                 ),
-                _ => {
-                    taken.insert((kind, physical), path);
+                None => {
+                    taken.insert((derived.kind, physical), derived.path);
                 }
             }
-            };
-        for (i, pool) in spec.node_pools.iter().enumerate() {
-            if names::check_logical(&pool.name).is_ok() {
-                claim(
-                    NameKind::NodePool,
-                    names::node_pool(cloud, &pool.name),
-                    format!("node_pools[{i}].name"),
-                );
-            }
         }
-        for (i, identity) in spec.identities.iter().enumerate() {
-            if names::check_logical(&identity.name).is_ok() {
-                claim(
-                    NameKind::Identity,
-                    names::identity(cloud, &spec.name, &identity.name),
-                    format!("identities[{i}].name"),
-                );
-            }
-        }
+    }
+}
+
+/// The logical name at a `…[i].name` path.
+fn spec_name_at<'a>(spec: &'a HubClusterSpec, path: &str) -> Option<&'a str> {
+    let (list, rest) = path.split_once('[')?;
+    let index: usize = rest.split_once(']')?.0.parse().ok()?;
+    match list {
+        "node_pools" => spec.node_pools.get(index).map(|p| p.name.as_str()),
+        "buckets" => spec.buckets.get(index).map(|b| b.name.as_str()),
+        "identities" => spec.identities.get(index).map(|i| i.name.as_str()),
+        _ => None,
     }
 }
 

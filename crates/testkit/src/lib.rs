@@ -1,1 +1,589 @@
-//! Conformance suite.
+//! Conformance suite for hubforge providers.
+//!
+//! Written once against `&dyn Provider` and run against the sim and every
+//! real provider. Each case asserts outcomes a user relies on (a created
+//! cluster has the version asked for, a pool's labels are there, an identity
+//! is bound to exactly the buckets granted). [`Capabilities`] decide which
+//! cases apply: an emulator whose operations finish at once skips the
+//! progress case, a provider without in-cluster pool creation is checked to
+//! refuse it instead.
+//!
+//! Use [`conformance_suite!`] to get one `#[tokio::test]` per case.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use provider_core::catalog;
+use provider_core::names::{self, NameScope};
+use provider_core::operation::{Backoff, Operation, Progress, Waiter};
+use provider_core::provider::*;
+use provider_core::spec::{BucketAccess, MachineSpec, ServiceAccountRef};
+use provider_core::validate::parse_taint;
+use provider_core::{Cloud, ErrorKind};
+
+/// Everything a case needs: the provider under test and a hub name no
+/// other case uses, so cases can run side by side on one account.
+pub struct Harness {
+    /// The provider under test.
+    pub provider: Arc<dyn Provider>,
+    /// Logical hub name for this case.
+    pub hub: String,
+    scope: NameScope,
+}
+
+static NEXT_HUB: AtomicU32 = AtomicU32::new(0);
+
+impl Harness {
+    /// A harness with a fresh hub name starting with `prefix`.
+    pub async fn new(provider: Arc<dyn Provider>, prefix: &str) -> Harness {
+        let hub = format!(
+            "{prefix}{}-{}",
+            std::process::id() % 10_000,
+            NEXT_HUB.fetch_add(1, Ordering::Relaxed)
+        );
+        let scope = NameScope::known(provider.account_scope().await.expect("account scope"));
+        Harness {
+            provider,
+            hub,
+            scope,
+        }
+    }
+
+    fn cloud(&self) -> Cloud {
+        self.provider.naming_cloud()
+    }
+
+    /// Waits for an operation with short, seeded backoff.
+    pub async fn wait(&self, operation: Operation) -> Vec<Progress> {
+        let mut seen = Vec::new();
+        waiter()
+            .wait(&operation, |p| seen.push(p.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {}: {e}", operation.resource()));
+        seen
+    }
+
+    /// The cluster config for this hub.
+    pub fn cluster(&self) -> ClusterConfig {
+        ClusterConfig {
+            name: names::cluster(self.cloud(), &self.hub).expect("cluster name"),
+            region: "us-west-2".into(),
+            kubernetes_version: "1.30".into(),
+            tags: self.tags(),
+        }
+    }
+
+    /// A node pool named `logical`, with a resolved instance type, labels and a taint.
+    pub fn pool(&self, logical: &str) -> NodePoolConfig {
+        let machine = MachineSpec {
+            cpu: 4,
+            memory_gib: 16,
+            gpu: None,
+        };
+        let resolved = catalog::resolve_machine(self.cloud(), &machine).expect("catalog");
+        NodePoolConfig {
+            name: names::node_pool(self.cloud(), logical).expect("pool name"),
+            instance_type: resolved.name,
+            accelerator: None,
+            min: 0,
+            max: 5,
+            spot: true,
+            disk_gib: Some(100),
+            labels: BTreeMap::from([("hub.jupyter.org/node-purpose".into(), "user".into())]),
+            taints: vec![parse_taint("hub.jupyter.org_dedicated=user:NoSchedule").expect("taint")],
+            tags: self.tags(),
+        }
+    }
+
+    /// A bucket named `logical`.
+    pub fn bucket(&self, logical: &str) -> BucketConfig {
+        BucketConfig {
+            name: names::bucket(self.cloud(), &self.hub, logical, &self.scope)
+                .expect("bucket name"),
+            region: "us-west-2".into(),
+            versioning: true,
+            delete_after_days: Some(7),
+            tags: self.tags(),
+        }
+    }
+
+    /// An identity named `logical`.
+    pub fn identity(&self, logical: &str) -> IdentityConfig {
+        IdentityConfig {
+            name: names::identity(self.cloud(), &self.hub, logical).expect("identity name"),
+            tags: self.tags(),
+        }
+    }
+
+    fn tags(&self) -> BTreeMap<String, String> {
+        let mut tags = ownership_tags(&self.hub);
+        tags.insert("suite".into(), "conformance".into());
+        tags
+    }
+
+    /// Creates this hub's cluster and waits until it is ready.
+    pub async fn ready_cluster(&self) -> ClusterConfig {
+        let cluster = self.cluster();
+        self.wait(
+            self.provider
+                .create_cluster(&cluster, &[])
+                .await
+                .expect("create cluster"),
+        )
+        .await;
+        cluster
+    }
+
+    /// Deletes the cluster and its pools, waiting for each.
+    pub async fn remove_cluster(&self, cluster: &str) {
+        for pool in self
+            .provider
+            .list_node_pools(cluster)
+            .await
+            .expect("list pools")
+        {
+            self.wait(
+                self.provider
+                    .delete_node_pool(cluster, &pool.config.name)
+                    .await
+                    .expect("delete pool"),
+            )
+            .await;
+        }
+        self.wait(
+            self.provider
+                .delete_cluster(cluster)
+                .await
+                .expect("delete cluster"),
+        )
+        .await;
+    }
+}
+
+fn waiter() -> Waiter {
+    Waiter::new(
+        Backoff::new(Duration::from_millis(10), Duration::from_millis(200), 2.0).with_seed(11),
+        Duration::from_secs(120),
+    )
+}
+
+/// A cluster is created with what was asked, carries its ownership tags,
+/// is listed for its hub only, and is gone after delete.
+pub async fn cluster_lifecycle(h: Harness) {
+    let p = &h.provider;
+    let cluster = h.ready_cluster().await;
+    let state = p
+        .get_cluster(&cluster.name)
+        .await
+        .unwrap()
+        .expect("cluster exists after create");
+    assert_eq!(state.status, ResourceStatus::Ready);
+    assert_eq!(state.config.kubernetes_version, "1.30");
+    assert!(
+        owned_by(&state.config.tags, &h.hub),
+        "ownership tags: {:?}",
+        state.config.tags
+    );
+    assert_eq!(
+        state.config.tags.get("suite").map(String::as_str),
+        Some("conformance")
+    );
+    assert!(
+        state.endpoint.is_some() && state.oidc_issuer.is_some(),
+        "a ready cluster has an endpoint and an OIDC issuer"
+    );
+    let listed: Vec<String> = p
+        .list_clusters(&h.hub)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.config.name)
+        .collect();
+    assert_eq!(listed, vec![cluster.name.clone()]);
+    assert!(
+        p.list_clusters("some-other-hub")
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.config.name != cluster.name)
+    );
+    h.remove_cluster(&cluster.name).await;
+    assert!(p.get_cluster(&cluster.name).await.unwrap().is_none());
+    assert!(p.list_clusters(&h.hub).await.unwrap().is_empty());
+}
+
+/// Creating what exists fails with `AlreadyExists`, never a second copy.
+pub async fn duplicates_are_refused(h: Harness) {
+    let p = &h.provider;
+    let cluster = h.ready_cluster().await;
+    let again = p.create_cluster(&cluster, &[]).await.unwrap_err();
+    assert_eq!(again.kind(), &ErrorKind::AlreadyExists, "{again}");
+    let bucket = h.bucket("dup");
+    h.wait(p.create_bucket(&bucket).await.unwrap()).await;
+    assert_eq!(
+        p.create_bucket(&bucket).await.unwrap_err().kind(),
+        &ErrorKind::AlreadyExists
+    );
+    let identity = h.identity("dup");
+    h.wait(p.create_identity(&identity).await.unwrap()).await;
+    assert_eq!(
+        p.create_identity(&identity).await.unwrap_err().kind(),
+        &ErrorKind::AlreadyExists
+    );
+    assert_eq!(p.list_buckets(&h.hub).await.unwrap().len(), 1);
+    assert_eq!(p.list_identities(&h.hub).await.unwrap().len(), 1);
+    h.wait(
+        p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
+            .await
+            .unwrap(),
+    )
+    .await;
+    h.wait(p.delete_identity(&identity.name).await.unwrap())
+        .await;
+    h.remove_cluster(&cluster.name).await;
+}
+
+/// Reading what does not exist is `None`; changing it is `NotFound`.
+pub async fn missing_resources(h: Harness) {
+    let p = &h.provider;
+    let cluster = h.cluster();
+    assert!(p.get_cluster(&cluster.name).await.unwrap().is_none());
+    assert_eq!(
+        p.delete_cluster(&cluster.name).await.unwrap_err().kind(),
+        &ErrorKind::NotFound
+    );
+    assert_eq!(
+        p.update_cluster(&cluster).await.unwrap_err().kind(),
+        &ErrorKind::NotFound
+    );
+    assert_eq!(
+        p.create_node_pool(&cluster.name, &h.pool("core"))
+            .await
+            .unwrap_err()
+            .kind(),
+        &ErrorKind::NotFound
+    );
+    let bucket = h.bucket("nothing");
+    assert!(p.get_bucket(&bucket.name).await.unwrap().is_none());
+    assert_eq!(
+        p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
+            .await
+            .unwrap_err()
+            .kind(),
+        &ErrorKind::NotFound
+    );
+    let identity = h.identity("nobody");
+    assert!(p.get_identity(&identity.name).await.unwrap().is_none());
+    assert_eq!(
+        p.delete_identity(&identity.name).await.unwrap_err().kind(),
+        &ErrorKind::NotFound
+    );
+}
+
+/// A pool has the instance type, scaling, labels, taints and capacity type
+/// asked for; scaling changes in place; its machine type does not.
+pub async fn node_pool_lifecycle(h: Harness) {
+    let p = &h.provider;
+    let cluster = h.ready_cluster().await;
+    let pool = h.pool("user-small");
+    h.wait(p.create_node_pool(&cluster.name, &pool).await.unwrap())
+        .await;
+    let observed = p
+        .get_node_pool(&cluster.name, &pool.name)
+        .await
+        .unwrap()
+        .expect("pool exists after create");
+    assert_eq!(observed.status, ResourceStatus::Ready);
+    assert_eq!(observed.config.instance_type, pool.instance_type);
+    assert_eq!(
+        (
+            observed.config.min,
+            observed.config.max,
+            observed.config.spot
+        ),
+        (0, 5, true)
+    );
+    assert_eq!(observed.config.labels, pool.labels);
+    assert_eq!(observed.config.taints, pool.taints);
+
+    let mut scaled = pool.clone();
+    scaled.max = 20;
+    if p.capabilities().pool_labels_in_place {
+        scaled.labels.insert("team".into(), "climate".into());
+    }
+    h.wait(p.update_node_pool(&cluster.name, &scaled).await.unwrap())
+        .await;
+    let observed = p
+        .get_node_pool(&cluster.name, &pool.name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(observed.config.max, 20);
+    assert_eq!(observed.config.labels, scaled.labels);
+
+    let mut bigger = scaled.clone();
+    bigger.instance_type = catalog::resolve_machine(
+        h.cloud(),
+        &MachineSpec {
+            cpu: 16,
+            memory_gib: 64,
+            gpu: None,
+        },
+    )
+    .unwrap()
+    .name;
+    let refused = p
+        .update_node_pool(&cluster.name, &bigger)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused.kind(), ErrorKind::Unsupported { .. }),
+        "a machine-type change must be refused in place: {refused}"
+    );
+
+    let listed: Vec<String> = p
+        .list_node_pools(&cluster.name)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.config.name)
+        .collect();
+    assert_eq!(listed, vec![pool.name.clone()]);
+    h.wait(p.delete_node_pool(&cluster.name, &pool.name).await.unwrap())
+        .await;
+    assert!(
+        p.get_node_pool(&cluster.name, &pool.name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    h.remove_cluster(&cluster.name).await;
+}
+
+/// Where the cloud allows it, pools are created inside the cluster-create
+/// operation (one GKE/AKS operation, not several serialized ones);
+/// elsewhere asking for it is refused rather than silently dropped.
+pub async fn pools_with_the_cluster(h: Harness) {
+    let p = &h.provider;
+    let cluster = h.cluster();
+    let pools = [h.pool("core"), h.pool("user")];
+    if p.capabilities().pools_in_cluster_create {
+        h.wait(p.create_cluster(&cluster, &pools).await.unwrap())
+            .await;
+        let listed = p.list_node_pools(&cluster.name).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.iter().all(|s| s.status == ResourceStatus::Ready));
+        h.remove_cluster(&cluster.name).await;
+    } else {
+        let refused = p.create_cluster(&cluster, &pools).await.unwrap_err();
+        assert!(
+            matches!(refused.kind(), ErrorKind::Unsupported { .. }),
+            "{refused}"
+        );
+        assert!(
+            p.get_cluster(&cluster.name).await.unwrap().is_none(),
+            "a refused create leaves nothing behind"
+        );
+    }
+}
+
+/// On clouds that run one operation per cluster, a second one is refused
+/// with a temporary `Conflict` while the first runs.
+pub async fn one_operation_per_cluster(h: Harness) {
+    let p = &h.provider;
+    let caps = p.capabilities();
+    if !(caps.one_operation_per_cluster && caps.operations_take_time) {
+        return;
+    }
+    let cluster = h.ready_cluster().await;
+    let first = p
+        .create_node_pool(&cluster.name, &h.pool("core"))
+        .await
+        .unwrap();
+    let second = p
+        .create_node_pool(&cluster.name, &h.pool("user"))
+        .await
+        .unwrap_err();
+    assert_eq!(second.kind(), &ErrorKind::Conflict, "{second}");
+    assert!(second.is_temporary());
+    h.wait(first).await;
+    h.wait(
+        p.create_node_pool(&cluster.name, &h.pool("user"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    h.remove_cluster(&cluster.name).await;
+}
+
+/// Operations that take time say so while they run.
+pub async fn operations_report_progress(h: Harness) {
+    let p = &h.provider;
+    if !p.capabilities().operations_take_time {
+        return;
+    }
+    let cluster = h.cluster();
+    let operation = p.create_cluster(&cluster, &[]).await.unwrap();
+    assert_eq!(
+        p.get_cluster(&cluster.name).await.unwrap().unwrap().status,
+        ResourceStatus::Creating
+    );
+    let progress = h.wait(operation).await;
+    assert!(
+        !progress.is_empty(),
+        "a cluster create that takes time reports progress"
+    );
+    assert!(progress.iter().all(|p| !p.status.is_empty()));
+    h.remove_cluster(&cluster.name).await;
+}
+
+/// The Kubernetes version upgrades in place.
+pub async fn cluster_version_upgrade(h: Harness) {
+    let p = &h.provider;
+    if !p.capabilities().cluster_version_upgrade {
+        return;
+    }
+    let mut cluster = h.ready_cluster().await;
+    cluster.kubernetes_version = "1.31".into();
+    h.wait(p.update_cluster(&cluster).await.unwrap()).await;
+    let state = p.get_cluster(&cluster.name).await.unwrap().unwrap();
+    assert_eq!(
+        (state.config.kubernetes_version.as_str(), state.status),
+        ("1.31", ResourceStatus::Ready)
+    );
+    h.remove_cluster(&cluster.name).await;
+}
+
+/// A bucket keeps its versioning and lifecycle; both change in place.
+pub async fn bucket_lifecycle(h: Harness) {
+    let p = &h.provider;
+    let bucket = h.bucket("scratch");
+    h.wait(p.create_bucket(&bucket).await.unwrap()).await;
+    let state = p
+        .get_bucket(&bucket.name)
+        .await
+        .unwrap()
+        .expect("bucket exists after create");
+    assert_eq!(
+        (state.config.versioning, state.config.delete_after_days),
+        (true, Some(7))
+    );
+    assert!(state.empty);
+    assert!(
+        state
+            .url
+            .contains(bucket.name.split('/').next_back().unwrap()),
+        "{}",
+        state.url
+    );
+    let changed = BucketConfig {
+        versioning: false,
+        delete_after_days: Some(30),
+        ..bucket.clone()
+    };
+    h.wait(p.update_bucket(&changed).await.unwrap()).await;
+    let state = p.get_bucket(&bucket.name).await.unwrap().unwrap();
+    assert_eq!(
+        (state.config.versioning, state.config.delete_after_days),
+        (false, Some(30))
+    );
+    assert_eq!(p.list_buckets(&h.hub).await.unwrap().len(), 1);
+    h.wait(
+        p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(p.get_bucket(&bucket.name).await.unwrap().is_none());
+}
+
+/// An identity is bound to one service account and exactly the buckets
+/// granted; a grant of a bucket that does not exist is refused.
+pub async fn identity_binding(h: Harness) {
+    let p = &h.provider;
+    let cluster = h.ready_cluster().await;
+    let (scratch, persistent) = (h.bucket("scratch"), h.bucket("persistent"));
+    h.wait(p.create_bucket(&scratch).await.unwrap()).await;
+    h.wait(p.create_bucket(&persistent).await.unwrap()).await;
+    let identity = h.identity("users");
+    h.wait(p.create_identity(&identity).await.unwrap()).await;
+    let unbound = p
+        .get_identity(&identity.name)
+        .await
+        .unwrap()
+        .expect("identity exists after create");
+    assert!(unbound.binding.is_none() && !unbound.principal.is_empty());
+
+    let binding = IdentityBinding {
+        cluster: cluster.name.clone(),
+        service_account: ServiceAccountRef {
+            namespace: "prod".into(),
+            name: "user-sa".into(),
+        },
+        grants: BTreeMap::from([
+            (scratch.name.clone(), BucketAccess::ReadWrite),
+            (persistent.name.clone(), BucketAccess::ReadOnly),
+        ]),
+    };
+    h.wait(p.bind_identity(&identity.name, &binding).await.unwrap())
+        .await;
+    let bound = p.get_identity(&identity.name).await.unwrap().unwrap();
+    assert_eq!(bound.binding.as_ref(), Some(&binding));
+
+    let mut wrong = binding.clone();
+    wrong
+        .grants
+        .insert(h.bucket("missing").name, BucketAccess::ReadOnly);
+    assert_eq!(
+        p.bind_identity(&identity.name, &wrong)
+            .await
+            .unwrap_err()
+            .kind(),
+        &ErrorKind::NotFound
+    );
+
+    h.wait(p.delete_identity(&identity.name).await.unwrap())
+        .await;
+    assert!(p.get_identity(&identity.name).await.unwrap().is_none());
+    for bucket in [scratch, persistent] {
+        h.wait(
+            p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
+                .await
+                .unwrap(),
+        )
+        .await;
+    }
+    h.remove_cluster(&cluster.name).await;
+}
+
+/// Generates one `#[tokio::test]` per conformance case. `$provider` is an
+/// expression giving an `Arc<dyn Provider>`, evaluated once per case.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($provider:expr) => {
+        $crate::conformance_suite!(@cases $provider;
+            cluster_lifecycle, duplicates_are_refused, missing_resources, node_pool_lifecycle,
+            pools_with_the_cluster, one_operation_per_cluster, operations_report_progress,
+            cluster_version_upgrade, bucket_lifecycle, identity_binding);
+    };
+    (@cases $provider:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let harness = $crate::Harness::new($provider, "cf").await;
+                $crate::$case(harness).await;
+            }
+        )*
+    };
+}
+
+/// The cases that hold whatever the provider's capabilities, for runs that
+/// add a layer (faults + retries) around a provider.
+pub async fn lifecycle_cases(provider: Arc<dyn Provider>) {
+    cluster_lifecycle(Harness::new(provider.clone(), "lf").await).await;
+    node_pool_lifecycle(Harness::new(provider.clone(), "lf").await).await;
+    bucket_lifecycle(Harness::new(provider.clone(), "lf").await).await;
+    identity_binding(Harness::new(provider, "lf").await).await;
+}

@@ -27,8 +27,7 @@ use crate::provider::*;
 use crate::spec::Cloud;
 use world::{Phase, PhaseKind, SimBucket, SimCluster, SimIdentity, SimPool, Store, World};
 
-/// The sim's account id: the scope of its globally unique names.
-pub const SIM_ACCOUNT: &str = "sim-000000000000";
+pub use crate::names::SIM_ACCOUNT;
 
 const PROVIDER: &str = "sim";
 
@@ -241,6 +240,7 @@ impl SimBuilder {
                 ),
                 quotas: self.quotas,
                 calls: Mutex::new(BTreeMap::new()),
+                injected: Default::default(),
             }),
         }
     }
@@ -277,6 +277,7 @@ struct SimInner {
     faults: Mutex<Option<(f64, StdRng)>>,
     quotas: Quotas,
     calls: Mutex<BTreeMap<String, u64>>,
+    injected: std::sync::atomic::AtomicU64,
 }
 
 fn error(kind: ErrorKind, resource: impl Into<String>, message: impl Into<String>) -> Error {
@@ -299,6 +300,8 @@ impl SimInner {
         if rng.random::<f64>() >= *rate {
             return Ok(());
         }
+        self.injected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fault = match rng.random_range(0..3) {
             0 => ErrorKind::Throttled {
                 retry_after: Some(
@@ -537,9 +540,11 @@ impl SimCloud {
         self.inner.calls.lock().expect("sim call counter").clone()
     }
 
-    /// The cloud whose naming and latencies the sim follows.
-    pub fn imitated_cloud(&self) -> Cloud {
-        self.inner.cloud
+    /// How many calls failed by the fault plan so far.
+    pub fn injected_faults(&self) -> u64 {
+        self.inner
+            .injected
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -1181,6 +1186,10 @@ impl Provider for SimCloud {
             cluster_version_upgrade: true,
             pool_labels_in_place: true,
         }
+    }
+
+    fn naming_cloud(&self) -> Cloud {
+        self.inner.cloud
     }
 
     async fn account_scope(&self) -> Result<String> {
