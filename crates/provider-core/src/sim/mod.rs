@@ -284,6 +284,32 @@ fn error(kind: ErrorKind, resource: impl Into<String>, message: impl Into<String
     Error::new(kind, PROVIDER, message).with_resource(resource)
 }
 
+/// The checks every create makes: the name is free and the quota has room.
+/// `kind` is (singular, plural) and `per` the quota's scope.
+fn check_new<V>(
+    existing: &BTreeMap<String, V>,
+    name: &str,
+    (what, plural): (&str, &str),
+    quota: usize,
+    per: &str,
+) -> Result<()> {
+    if existing.contains_key(name) {
+        return Err(error(
+            ErrorKind::AlreadyExists,
+            name,
+            format!("a {what} named {name} exists"),
+        ));
+    }
+    if existing.len() >= quota {
+        return Err(error(
+            ErrorKind::QuotaExceeded,
+            name,
+            format!("the quota allows {quota} {plural} per {per}"),
+        ));
+    }
+    Ok(())
+}
+
 impl SimInner {
     /// Counts the call and, by the seeded plan, fails it.
     fn call(&self, name: &str) -> Result<()> {
@@ -571,20 +597,13 @@ impl ClusterOps for SimCloud {
             sim.check_pool(pool)?;
         }
         sim.store.with_world(|world, now| {
-            if world.clusters.contains_key(&config.name) {
-                return Err(error(
-                    ErrorKind::AlreadyExists,
-                    &config.name,
-                    "a cluster with this name exists",
-                ));
-            }
-            if world.clusters.len() >= sim.quotas.clusters {
-                return Err(error(
-                    ErrorKind::QuotaExceeded,
-                    &config.name,
-                    format!("the account allows {} clusters", sim.quotas.clusters),
-                ));
-            }
+            check_new(
+                &world.clusters,
+                &config.name,
+                ("cluster", "clusters"),
+                sim.quotas.clusters,
+                "account",
+            )?;
             let mut latency = sim.latency.cluster_create;
             if !initial_pools.is_empty() {
                 latency += sim.latency.pool_create / 2;
@@ -748,23 +767,13 @@ impl NodePoolOps for SimCloud {
                 ));
             }
             sim.busy_conflict(found, "create a node pool")?;
-            if found.pools.contains_key(&config.name) {
-                return Err(error(
-                    ErrorKind::AlreadyExists,
-                    &config.name,
-                    "a node pool with this name exists",
-                ));
-            }
-            if found.pools.len() >= sim.quotas.node_pools_per_cluster {
-                return Err(error(
-                    ErrorKind::QuotaExceeded,
-                    &config.name,
-                    format!(
-                        "a cluster allows {} node pools",
-                        sim.quotas.node_pools_per_cluster
-                    ),
-                ));
-            }
+            check_new(
+                &found.pools,
+                &config.name,
+                ("node pool", "node pools"),
+                sim.quotas.node_pools_per_cluster,
+                "cluster",
+            )?;
             let (phase, operation) = sim.begin(
                 world,
                 now,
@@ -926,20 +935,13 @@ impl BucketOps for SimCloud {
         sim.call("create_bucket")?;
         sim.check_name(NameKind::Bucket, &config.name)?;
         sim.store.with_world(|world, now| {
-            if world.buckets.contains_key(&config.name) {
-                return Err(error(
-                    ErrorKind::AlreadyExists,
-                    &config.name,
-                    "a bucket with this name exists",
-                ));
-            }
-            if world.buckets.len() >= sim.quotas.buckets {
-                return Err(error(
-                    ErrorKind::QuotaExceeded,
-                    &config.name,
-                    format!("the account allows {} buckets", sim.quotas.buckets),
-                ));
-            }
+            check_new(
+                &world.buckets,
+                &config.name,
+                ("bucket", "buckets"),
+                sim.quotas.buckets,
+                "account",
+            )?;
             let (phase, operation) = sim.begin(
                 world,
                 now,
@@ -1041,20 +1043,13 @@ impl IdentityOps for SimCloud {
         sim.call("create_identity")?;
         sim.check_name(NameKind::Identity, &config.name)?;
         sim.store.with_world(|world, now| {
-            if world.identities.contains_key(&config.name) {
-                return Err(error(
-                    ErrorKind::AlreadyExists,
-                    &config.name,
-                    "an identity with this name exists",
-                ));
-            }
-            if world.identities.len() >= sim.quotas.identities {
-                return Err(error(
-                    ErrorKind::QuotaExceeded,
-                    &config.name,
-                    format!("the account allows {} identities", sim.quotas.identities),
-                ));
-            }
+            check_new(
+                &world.identities,
+                &config.name,
+                ("identity", "identities"),
+                sim.quotas.identities,
+                "account",
+            )?;
             let (phase, operation) = sim.begin(
                 world,
                 now,
