@@ -46,6 +46,9 @@ async fn lifecycle_holds_with_seeded_faults_behind_the_retry_layer() {
         .faults(FaultPlan {
             rate: 0.1,
             seed: 20261121,
+            // The retry layer alone cannot make a create idempotent; lost
+            // answers are the engine's to survive (see the engine tests).
+            lose_answers: false,
         })
         .build();
     let policy = RetryPolicy {
@@ -65,7 +68,11 @@ async fn lifecycle_holds_with_seeded_faults_behind_the_retry_layer() {
 async fn without_the_retry_layer_a_seeded_fault_surfaces_as_temporary() {
     let faulty = SimBuilder::new()
         .time_scale(0.0)
-        .faults(FaultPlan { rate: 1.0, seed: 1 })
+        .faults(FaultPlan {
+            rate: 1.0,
+            seed: 1,
+            lose_answers: false,
+        })
         .build();
     let error = faulty.get_cluster("any").await.unwrap_err();
     assert!(error.is_temporary(), "{error}");

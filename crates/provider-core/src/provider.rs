@@ -22,6 +22,10 @@ use crate::validate::Taint;
 pub const TAG_CLUSTER: &str = "hubforge-cluster";
 /// Tag marking a resource as created and owned by hubforge.
 pub const TAG_MANAGED: &str = "hubforge-managed";
+/// Tag naming which spec resource a cloud resource is (`nodepool--core`),
+/// so resources can be matched to the spec without any state. The value
+/// uses only characters every cloud accepts in tag and label values.
+pub const TAG_RESOURCE: &str = "hubforge-resource";
 
 /// The ownership tags for resources of `hub`; providers put them on every
 /// resource they create, and list resources by them.
@@ -30,6 +34,18 @@ pub fn ownership_tags(hub: &str) -> BTreeMap<String, String> {
         (TAG_CLUSTER.to_string(), hub.to_string()),
         (TAG_MANAGED.to_string(), "true".to_string()),
     ])
+}
+
+/// The ownership tags plus the resource tag and the spec's own tags.
+pub fn resource_tags(
+    hub: &str,
+    resource: &str,
+    extra: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut tags = extra.clone();
+    tags.extend(ownership_tags(hub));
+    tags.insert(TAG_RESOURCE.to_string(), resource.to_string());
+    tags
 }
 
 /// Whether `tags` mark a resource as owned by hubforge for `hub`.
@@ -212,6 +228,128 @@ pub struct Capabilities {
     /// A pool's labels and taints can change in place (otherwise the pool
     /// is replaced blue/green).
     pub pool_labels_in_place: bool,
+    /// How often it is sensible to poll this provider's operations (seconds
+    /// on a real cloud, milliseconds on a fast sim).
+    pub poll_interval: std::time::Duration,
+}
+
+/// Supporting resources a cloud needs around the hub's own ones: networks,
+/// roles, resource groups, storage accounts. They are planned, shown,
+/// tagged, destroyed and leak-checked like everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupportKind {
+    /// Azure resource group holding the hub.
+    ResourceGroup,
+    /// VPC / virtual network and subnets.
+    Network,
+    /// Role the control plane assumes (EKS).
+    ClusterRole,
+    /// Role or service account the nodes run as.
+    NodeRole,
+    /// Azure storage account holding the hub's blob containers.
+    StorageAccount,
+}
+
+impl SupportKind {
+    /// Every kind, in creation order.
+    pub const ALL: [SupportKind; 5] = [
+        SupportKind::ResourceGroup,
+        SupportKind::Network,
+        SupportKind::ClusterRole,
+        SupportKind::NodeRole,
+        SupportKind::StorageAccount,
+    ];
+
+    /// Snake-case name, as in plans and tags.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupportKind::ResourceGroup => "resource_group",
+            SupportKind::Network => "network",
+            SupportKind::ClusterRole => "cluster_role",
+            SupportKind::NodeRole => "node_role",
+            SupportKind::StorageAccount => "storage_account",
+        }
+    }
+}
+
+/// The hub's own resource classes, for saying what needs a supporting resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceClass {
+    /// The cluster.
+    Cluster,
+    /// Node pools.
+    NodePool,
+    /// Buckets.
+    Bucket,
+    /// Identities.
+    Identity,
+}
+
+/// Desired supporting resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportConfig {
+    /// What it is.
+    pub kind: SupportKind,
+    /// Physical name.
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// Tags, including the ownership tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A supporting resource a provider needs for a hub, and where it sits in
+/// the dependency graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportRequirement {
+    /// The resource.
+    pub config: SupportConfig,
+    /// Hub resources that can only be created once it exists.
+    pub needed_by: Vec<ResourceClass>,
+    /// Supporting resources that must exist first.
+    pub after: Vec<SupportKind>,
+}
+
+/// Observed supporting resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportState {
+    /// What the cloud reports, in the shape of the desired config.
+    pub config: SupportConfig,
+    /// Lifecycle state.
+    pub status: ResourceStatus,
+}
+
+/// What a hub needs besides itself, for [`SupportOps::supporting_resources`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubOutline {
+    /// Logical hub name.
+    pub hub: String,
+    /// Region, in the provider's naming.
+    pub region: String,
+    /// Whether the hub has buckets.
+    pub has_buckets: bool,
+    /// Tags from the spec, to put on supporting resources too.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Supporting resources.
+#[async_trait]
+pub trait SupportOps: Send + Sync {
+    /// What this provider needs around a hub (no I/O: a pure answer).
+    fn supporting_resources(&self, hub: &HubOutline) -> Vec<SupportRequirement>;
+    /// Starts creating a supporting resource.
+    async fn create_support(&self, config: &SupportConfig) -> Result<Operation>;
+    /// Reads a supporting resource; `None` if it does not exist.
+    async fn get_support(&self, kind: SupportKind, name: &str) -> Result<Option<SupportState>>;
+    /// Changes a supporting resource's tags in place.
+    async fn update_support(&self, config: &SupportConfig) -> Result<Operation>;
+    /// Starts deleting a supporting resource; `Conflict` while something
+    /// still uses it.
+    async fn delete_support(&self, kind: SupportKind, name: &str) -> Result<Operation>;
+    /// Every supporting resource tagged as owned by hubforge for `hub`.
+    async fn list_support(&self, hub: &str) -> Result<Vec<SupportState>>;
 }
 
 /// Kubernetes clusters.
@@ -276,6 +414,8 @@ pub trait IdentityOps: Send + Sync {
     async fn create_identity(&self, config: &IdentityConfig) -> Result<Operation>;
     /// Reads an identity and its binding; `None` if it does not exist.
     async fn get_identity(&self, name: &str) -> Result<Option<IdentityState>>;
+    /// Changes the identity's tags.
+    async fn update_identity(&self, config: &IdentityConfig) -> Result<Operation>;
     /// Sets (replaces) who may assume the identity and what it may reach.
     async fn bind_identity(&self, name: &str, binding: &IdentityBinding) -> Result<Operation>;
     /// Deletes the identity and its binding.
@@ -286,7 +426,7 @@ pub trait IdentityOps: Send + Sync {
 
 /// A cloud: all four kinds of operations, plus who it is and what it can do.
 #[async_trait]
-pub trait Provider: ClusterOps + NodePoolOps + BucketOps + IdentityOps {
+pub trait Provider: ClusterOps + NodePoolOps + BucketOps + IdentityOps + SupportOps {
     /// `sim`, `aws`, `gcp` or `azure`.
     fn name(&self) -> &str;
     /// What this provider can do.

@@ -163,6 +163,10 @@ impl IdentityOps for RetryLayer {
         self.retry("get_identity", || self.inner.get_identity(name))
             .await
     }
+    async fn update_identity(&self, config: &IdentityConfig) -> Result<Operation> {
+        self.retry("update_identity", || self.inner.update_identity(config))
+            .await
+    }
     async fn bind_identity(&self, name: &str, binding: &IdentityBinding) -> Result<Operation> {
         self.retry("bind_identity", || self.inner.bind_identity(name, binding))
             .await
@@ -173,6 +177,33 @@ impl IdentityOps for RetryLayer {
     }
     async fn list_identities(&self, hub: &str) -> Result<Vec<IdentityState>> {
         self.retry("list_identities", || self.inner.list_identities(hub))
+            .await
+    }
+}
+
+#[async_trait]
+impl SupportOps for RetryLayer {
+    fn supporting_resources(&self, hub: &HubOutline) -> Vec<SupportRequirement> {
+        self.inner.supporting_resources(hub)
+    }
+    async fn create_support(&self, config: &SupportConfig) -> Result<Operation> {
+        self.retry("create_support", || self.inner.create_support(config))
+            .await
+    }
+    async fn get_support(&self, kind: SupportKind, name: &str) -> Result<Option<SupportState>> {
+        self.retry("get_support", || self.inner.get_support(kind, name))
+            .await
+    }
+    async fn update_support(&self, config: &SupportConfig) -> Result<Operation> {
+        self.retry("update_support", || self.inner.update_support(config))
+            .await
+    }
+    async fn delete_support(&self, kind: SupportKind, name: &str) -> Result<Operation> {
+        self.retry("delete_support", || self.inner.delete_support(kind, name))
+            .await
+    }
+    async fn list_support(&self, hub: &str) -> Result<Vec<SupportState>> {
+        self.retry("list_support", || self.inner.list_support(hub))
             .await
     }
 }

@@ -25,7 +25,9 @@ use crate::names::{self, NameKind};
 use crate::operation::{Operation, OperationStatus, PollOperation, Progress};
 use crate::provider::*;
 use crate::spec::Cloud;
-use world::{Phase, PhaseKind, SimBucket, SimCluster, SimIdentity, SimPool, Store, World};
+use world::{
+    Phase, PhaseKind, SimBucket, SimCluster, SimIdentity, SimPool, SimSupport, Store, World,
+};
 
 pub use crate::names::SIM_ACCOUNT;
 
@@ -56,6 +58,10 @@ pub struct LatencyModel {
     pub identity_bind: Duration,
     /// Delete an identity.
     pub identity_delete: Duration,
+    /// Create a supporting resource (network, role, resource group, storage account).
+    pub support_create: Duration,
+    /// Delete a supporting resource.
+    pub support_delete: Duration,
 }
 
 impl LatencyModel {
@@ -75,6 +81,8 @@ impl LatencyModel {
                 identity_create: s(3),
                 identity_bind: s(10),
                 identity_delete: s(3),
+                support_create: s(30),
+                support_delete: s(20),
             },
             Cloud::Gcp => LatencyModel {
                 cluster_create: s(330),
@@ -88,6 +96,8 @@ impl LatencyModel {
                 identity_create: s(3),
                 identity_bind: s(5),
                 identity_delete: s(3),
+                support_create: s(5),
+                support_delete: s(5),
             },
             Cloud::Azure => LatencyModel {
                 cluster_create: s(360),
@@ -101,20 +111,27 @@ impl LatencyModel {
                 identity_create: s(5),
                 identity_bind: s(30),
                 identity_delete: s(5),
+                support_create: s(25),
+                support_delete: s(15),
             },
         }
     }
 }
 
 /// Seeded fault injection: each API call fails with probability `rate`,
-/// as throttling, a temporary server error or a timeout. Faults happen
-/// before the call changes anything.
+/// as throttling, a temporary server error or a timeout; with
+/// `lose_answers`, some timeouts come after the change landed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FaultPlan {
     /// Share of calls that fail, 0.0–1.0.
     pub rate: f64,
     /// Seed of the fault sequence.
     pub seed: u64,
+    /// Some timeouts of changing calls happen *after* the change landed:
+    /// the cloud did the work but the answer was lost, so a retry finds
+    /// the resource already there (`AlreadyExists`) or busy (`Conflict`).
+    /// Only an idempotent engine survives these.
+    pub lose_answers: bool,
 }
 
 /// Limits of the sim's account.
@@ -183,7 +200,11 @@ impl SimBuilder {
         }
         if let Some(rate) = env_number::<f64>("HUBFORGE_SIM_FAULT_RATE")? {
             let seed = env_number::<u64>("HUBFORGE_SIM_SEED")?.unwrap_or(0);
-            builder = builder.faults(FaultPlan { rate, seed });
+            builder = builder.faults(FaultPlan {
+                rate,
+                seed,
+                lose_answers: true,
+            });
         }
         Ok(builder)
     }
@@ -236,7 +257,7 @@ impl SimBuilder {
                 time_scale: self.time_scale,
                 faults: Mutex::new(
                     self.faults
-                        .map(|plan| (plan.rate, StdRng::seed_from_u64(plan.seed))),
+                        .map(|plan| (plan, StdRng::seed_from_u64(plan.seed))),
                 ),
                 quotas: self.quotas,
                 calls: Mutex::new(BTreeMap::new()),
@@ -274,7 +295,7 @@ struct SimInner {
     one_operation_per_cluster: bool,
     latency: LatencyModel,
     time_scale: f64,
-    faults: Mutex<Option<(f64, StdRng)>>,
+    faults: Mutex<Option<(FaultPlan, StdRng)>>,
     quotas: Quotas,
     calls: Mutex<BTreeMap<String, u64>>,
     injected: std::sync::atomic::AtomicU64,
@@ -311,8 +332,24 @@ fn check_new<V>(
 }
 
 impl SimInner {
-    /// Counts the call and, by the seeded plan, fails it.
-    fn call(&self, name: &str) -> Result<()> {
+    /// Counts a read and, by the seeded plan, fails it.
+    fn read(&self, name: &str) -> Result<()> {
+        match self.fault(name, false) {
+            Answer::Deliver => Ok(()),
+            Answer::FailBefore(error) | Answer::Lose(error) => Err(error),
+        }
+    }
+
+    /// Counts a changing call and, by the seeded plan, fails it before the
+    /// change, or lets the change land and loses the answer.
+    fn mutation(&self, name: &str) -> Result<Answer> {
+        match self.fault(name, true) {
+            Answer::FailBefore(error) => Err(error),
+            answer => Ok(answer),
+        }
+    }
+
+    fn fault(&self, name: &str, changes: bool) -> Answer {
         *self
             .calls
             .lock()
@@ -320,30 +357,38 @@ impl SimInner {
             .entry(name.to_string())
             .or_default() += 1;
         let mut faults = self.faults.lock().expect("sim fault rng");
-        let Some((rate, rng)) = faults.as_mut() else {
-            return Ok(());
+        let Some((plan, rng)) = faults.as_mut() else {
+            return Answer::Deliver;
         };
-        if rng.random::<f64>() >= *rate {
-            return Ok(());
+        if rng.random::<f64>() >= plan.rate {
+            return Answer::Deliver;
         }
         self.injected
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let fault = match rng.random_range(0..3) {
-            0 => ErrorKind::Throttled {
-                retry_after: Some(
-                    self.scaled(Duration::from_secs(2))
-                        .max(Duration::from_millis(1)),
-                ),
-            },
-            1 => ErrorKind::Transient,
-            _ => ErrorKind::Timeout,
+        let (kind, message) = match rng.random_range(0..3) {
+            0 => (
+                ErrorKind::Throttled {
+                    retry_after: Some(
+                        self.scaled(Duration::from_secs(2))
+                            .max(Duration::from_millis(1)),
+                    ),
+                },
+                "Rate exceeded (injected fault)",
+            ),
+            1 => (
+                ErrorKind::Transient,
+                "503 Service Unavailable (injected fault)",
+            ),
+            _ => (ErrorKind::Timeout, "request timed out (injected fault)"),
         };
-        let message = match fault {
-            ErrorKind::Throttled { .. } => "Rate exceeded (injected fault)",
-            ErrorKind::Transient => "503 Service Unavailable (injected fault)",
-            _ => "request timed out before reaching the service (injected fault)",
-        };
-        Err(error(fault, name, message))
+        let lose =
+            changes && plan.lose_answers && kind == ErrorKind::Timeout && rng.random::<bool>();
+        let error = error(kind, name, message);
+        if lose {
+            Answer::Lose(error)
+        } else {
+            Answer::FailBefore(error)
+        }
     }
 
     fn scaled(&self, latency: Duration) -> Duration {
@@ -494,6 +539,23 @@ impl SimInner {
     }
 }
 
+/// What becomes of a changing call's answer.
+enum Answer {
+    Deliver,
+    FailBefore(Error),
+    /// The change landed; the caller sees this error instead of the answer.
+    Lose(Error),
+}
+
+impl Answer {
+    fn deliver<T>(self, outcome: Result<T>) -> Result<T> {
+        match self {
+            Answer::Lose(error) if outcome.is_ok() => Err(error),
+            _ => outcome,
+        }
+    }
+}
+
 /// Polls one sim operation.
 struct SimPoll {
     sim: Arc<SimInner>,
@@ -503,7 +565,7 @@ struct SimPoll {
 #[async_trait]
 impl PollOperation for SimPoll {
     async fn poll(&self) -> Result<OperationStatus> {
-        self.sim.call("poll_operation")?;
+        self.sim.read("poll_operation")?;
         self.sim.store.with_world(|world, now| {
             let Some(op) = world.operations.get(&self.id) else {
                 return Err(error(ErrorKind::NotFound, &self.id, "no such operation"));
@@ -582,7 +644,7 @@ impl ClusterOps for SimCloud {
         initial_pools: &[NodePoolConfig],
     ) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("create_cluster")?;
+        let answer = sim.mutation("create_cluster")?;
         sim.check_name(NameKind::Cluster, &config.name)?;
         if !initial_pools.is_empty() && !self.capabilities().pools_in_cluster_create {
             return Err(error(
@@ -596,7 +658,7 @@ impl ClusterOps for SimCloud {
         for pool in initial_pools {
             sim.check_pool(pool)?;
         }
-        sim.store.with_world(|world, now| {
+        answer.deliver(sim.store.with_world(|world, now| {
             check_new(
                 &world.clusters,
                 &config.name,
@@ -645,20 +707,20 @@ impl ClusterOps for SimCloud {
                 },
             );
             Ok(operation)
-        })
+        }))
     }
 
     async fn get_cluster(&self, name: &str) -> Result<Option<ClusterState>> {
         let sim = &self.inner;
-        sim.call("get_cluster")?;
+        sim.read("get_cluster")?;
         sim.store
             .with_world(|world, _| Ok(world.clusters.get(name).map(|c| sim.cluster_state(c))))
     }
 
     async fn update_cluster(&self, config: &ClusterConfig) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("update_cluster")?;
-        sim.store.with_world(|world, now| {
+        let answer = sim.mutation("update_cluster")?;
+        answer.deliver(sim.store.with_world(|world, now| {
             let cluster = world.clusters.get(&config.name).ok_or_else(|| error(ErrorKind::NotFound, &config.name, "no such cluster"))?;
             sim.busy_conflict(cluster, "update the cluster")?;
             if cluster.config.region != config.region {
@@ -683,13 +745,13 @@ impl ClusterOps for SimCloud {
             };
             world.clusters.get_mut(&config.name).expect("checked above").config = config.clone();
             Ok(operation)
-        })
+        }))
     }
 
     async fn delete_cluster(&self, name: &str) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("delete_cluster")?;
-        sim.store.with_world(|world, now| {
+        let answer = sim.mutation("delete_cluster")?;
+        answer.deliver(sim.store.with_world(|world, now| {
             let cluster = world
                 .clusters
                 .get(name)
@@ -722,12 +784,12 @@ impl ClusterOps for SimCloud {
             }
             cluster.phase = phase;
             Ok(operation)
-        })
+        }))
     }
 
     async fn list_clusters(&self, hub: &str) -> Result<Vec<ClusterState>> {
         let sim = &self.inner;
-        sim.call("list_clusters")?;
+        sim.read("list_clusters")?;
         sim.store.with_world(|world, _| {
             Ok(world
                 .clusters
@@ -749,9 +811,9 @@ fn minor(version: &str) -> Option<u32> {
 impl NodePoolOps for SimCloud {
     async fn create_node_pool(&self, cluster: &str, config: &NodePoolConfig) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("create_node_pool")?;
+        let answer = sim.mutation("create_node_pool")?;
         sim.check_pool(config)?;
-        sim.store.with_world(|world, now| {
+        answer.deliver(sim.store.with_world(|world, now| {
             let found = world
                 .clusters
                 .get(cluster)
@@ -794,12 +856,12 @@ impl NodePoolOps for SimCloud {
                 },
             );
             Ok(operation)
-        })
+        }))
     }
 
     async fn get_node_pool(&self, cluster: &str, name: &str) -> Result<Option<NodePoolState>> {
         let sim = &self.inner;
-        sim.call("get_node_pool")?;
+        sim.read("get_node_pool")?;
         sim.store.with_world(|world, _| {
             Ok(world
                 .clusters
@@ -814,9 +876,9 @@ impl NodePoolOps for SimCloud {
 
     async fn update_node_pool(&self, cluster: &str, config: &NodePoolConfig) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("update_node_pool")?;
+        let answer = sim.mutation("update_node_pool")?;
         sim.check_pool(config)?;
-        sim.store.with_world(|world, now| {
+        answer.deliver(sim.store.with_world(|world, now| {
             let found = world
                 .clusters
                 .get(cluster)
@@ -869,13 +931,13 @@ impl NodePoolOps for SimCloud {
             pool.config = config.clone();
             pool.phase = phase;
             Ok(operation)
-        })
+        }))
     }
 
     async fn delete_node_pool(&self, cluster: &str, name: &str) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("delete_node_pool")?;
-        sim.store.with_world(|world, now| {
+        let answer = sim.mutation("delete_node_pool")?;
+        answer.deliver(sim.store.with_world(|world, now| {
             let found = world
                 .clusters
                 .get(cluster)
@@ -905,12 +967,12 @@ impl NodePoolOps for SimCloud {
                 .expect("checked above")
                 .phase = phase;
             Ok(operation)
-        })
+        }))
     }
 
     async fn list_node_pools(&self, cluster: &str) -> Result<Vec<NodePoolState>> {
         let sim = &self.inner;
-        sim.call("list_node_pools")?;
+        sim.read("list_node_pools")?;
         sim.store.with_world(|world, _| {
             let found = world
                 .clusters
@@ -932,9 +994,9 @@ impl NodePoolOps for SimCloud {
 impl BucketOps for SimCloud {
     async fn create_bucket(&self, config: &BucketConfig) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("create_bucket")?;
+        let answer = sim.mutation("create_bucket")?;
         sim.check_name(NameKind::Bucket, &config.name)?;
-        sim.store.with_world(|world, now| {
+        answer.deliver(sim.store.with_world(|world, now| {
             check_new(
                 &world.buckets,
                 &config.name,
@@ -958,20 +1020,20 @@ impl BucketOps for SimCloud {
                 },
             );
             Ok(operation)
-        })
+        }))
     }
 
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketState>> {
         let sim = &self.inner;
-        sim.call("get_bucket")?;
+        sim.read("get_bucket")?;
         sim.store
             .with_world(|world, _| Ok(world.buckets.get(name).map(|b| sim.bucket_state(b))))
     }
 
     async fn update_bucket(&self, config: &BucketConfig) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("update_bucket")?;
-        sim.store.with_world(|world, now| {
+        let answer = sim.mutation("update_bucket")?;
+        answer.deliver(sim.store.with_world(|world, now| {
             let bucket = world
                 .buckets
                 .get_mut(&config.name)
@@ -990,13 +1052,13 @@ impl BucketOps for SimCloud {
                 format!("bucket-update-{now}"),
                 format!("bucket/{}", config.name),
             ))
-        })
+        }))
     }
 
     async fn delete_bucket(&self, name: &str, deletion: BucketDeletion) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("delete_bucket")?;
-        sim.store.with_world(|world, now| {
+        let answer = sim.mutation("delete_bucket")?;
+        answer.deliver(sim.store.with_world(|world, now| {
             let bucket = world
                 .buckets
                 .get(name)
@@ -1019,12 +1081,12 @@ impl BucketOps for SimCloud {
             bucket.objects.clear();
             bucket.phase = phase;
             Ok(operation)
-        })
+        }))
     }
 
     async fn list_buckets(&self, hub: &str) -> Result<Vec<BucketState>> {
         let sim = &self.inner;
-        sim.call("list_buckets")?;
+        sim.read("list_buckets")?;
         sim.store.with_world(|world, _| {
             Ok(world
                 .buckets
@@ -1040,9 +1102,9 @@ impl BucketOps for SimCloud {
 impl IdentityOps for SimCloud {
     async fn create_identity(&self, config: &IdentityConfig) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("create_identity")?;
+        let answer = sim.mutation("create_identity")?;
         sim.check_name(NameKind::Identity, &config.name)?;
-        sim.store.with_world(|world, now| {
+        answer.deliver(sim.store.with_world(|world, now| {
             check_new(
                 &world.identities,
                 &config.name,
@@ -1066,20 +1128,36 @@ impl IdentityOps for SimCloud {
                 },
             );
             Ok(operation)
-        })
+        }))
     }
 
     async fn get_identity(&self, name: &str) -> Result<Option<IdentityState>> {
         let sim = &self.inner;
-        sim.call("get_identity")?;
+        sim.read("get_identity")?;
         sim.store
             .with_world(|world, _| Ok(world.identities.get(name).map(|i| sim.identity_state(i))))
     }
 
+    async fn update_identity(&self, config: &IdentityConfig) -> Result<Operation> {
+        let sim = &self.inner;
+        let answer = sim.mutation("update_identity")?;
+        answer.deliver(sim.store.with_world(|world, now| {
+            let identity = world
+                .identities
+                .get_mut(&config.name)
+                .ok_or_else(|| error(ErrorKind::NotFound, &config.name, "no such identity"))?;
+            identity.config = config.clone();
+            Ok(Operation::completed(
+                format!("identity-update-{now}"),
+                format!("identity/{}", config.name),
+            ))
+        }))
+    }
+
     async fn bind_identity(&self, name: &str, binding: &IdentityBinding) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("bind_identity")?;
-        sim.store.with_world(|world, now| {
+        let answer = sim.mutation("bind_identity")?;
+        answer.deliver(sim.store.with_world(|world, now| {
             let identity = world
                 .identities
                 .get(name)
@@ -1130,13 +1208,13 @@ impl IdentityOps for SimCloud {
             identity.binding = Some(binding.clone());
             identity.phase = phase;
             Ok(operation)
-        })
+        }))
     }
 
     async fn delete_identity(&self, name: &str) -> Result<Operation> {
         let sim = &self.inner;
-        sim.call("delete_identity")?;
-        sim.store.with_world(|world, now| {
+        let answer = sim.mutation("delete_identity")?;
+        answer.deliver(sim.store.with_world(|world, now| {
             if !world.identities.contains_key(name) {
                 return Err(error(ErrorKind::NotFound, name, "no such identity"));
             }
@@ -1149,12 +1227,12 @@ impl IdentityOps for SimCloud {
             );
             world.identities.get_mut(name).expect("checked above").phase = phase;
             Ok(operation)
-        })
+        }))
     }
 
     async fn list_identities(&self, hub: &str) -> Result<Vec<IdentityState>> {
         let sim = &self.inner;
-        sim.call("list_identities")?;
+        sim.read("list_identities")?;
         sim.store.with_world(|world, _| {
             Ok(world
                 .identities
@@ -1163,6 +1241,264 @@ impl IdentityOps for SimCloud {
                 .map(|i| sim.identity_state(i))
                 .collect())
         })
+    }
+}
+
+#[async_trait]
+impl SupportOps for SimCloud {
+    /// What the imitated cloud needs around a hub: on AWS a VPC and the
+    /// cluster and node roles; on GCP the node service account; on Azure a
+    /// resource group, the kubelet identity and, with buckets, a storage
+    /// account.
+    fn supporting_resources(&self, hub: &HubOutline) -> Vec<SupportRequirement> {
+        use ResourceClass::*;
+        use SupportKind::*;
+        let config = |kind, name: String| SupportConfig {
+            kind,
+            name,
+            region: hub.region.clone(),
+            tags: resource_tags(&hub.hub, &format!("support--{}", kind_tag(kind)), &hub.tags),
+        };
+        let need =
+            |config, needed_by: &[ResourceClass], after: &[SupportKind]| SupportRequirement {
+                config,
+                needed_by: needed_by.to_vec(),
+                after: after.to_vec(),
+            };
+        let supporting_name = |index: usize| {
+            names::supporting(self.inner.cloud, &hub.hub)[index]
+                .1
+                .clone()
+        };
+        match self.inner.cloud {
+            Cloud::Aws => vec![
+                need(
+                    config(Network, format!("{}-vpc", hub.hub)),
+                    &[Cluster, NodePool],
+                    &[],
+                ),
+                need(config(ClusterRole, supporting_name(0)), &[Cluster], &[]),
+                need(config(NodeRole, supporting_name(1)), &[NodePool], &[]),
+            ],
+            Cloud::Gcp => vec![need(
+                config(NodeRole, supporting_name(0)),
+                &[Cluster, NodePool],
+                &[],
+            )],
+            Cloud::Azure => {
+                let mut needs = vec![
+                    need(
+                        config(ResourceGroup, format!("{}-rg", hub.hub)),
+                        &[Cluster, NodePool, Bucket, Identity],
+                        &[],
+                    ),
+                    need(
+                        config(NodeRole, supporting_name(0)),
+                        &[Cluster, NodePool],
+                        &[ResourceGroup],
+                    ),
+                ];
+                if hub.has_buckets {
+                    let account =
+                        names::storage_account(&hub.hub, &names::NameScope::known(SIM_ACCOUNT))
+                            .unwrap_or_else(|error| error.physical);
+                    needs.push(need(
+                        config(StorageAccount, account),
+                        &[Bucket],
+                        &[ResourceGroup],
+                    ));
+                }
+                needs
+            }
+        }
+    }
+
+    async fn create_support(&self, config: &SupportConfig) -> Result<Operation> {
+        let sim = &self.inner;
+        let answer = sim.mutation("create_support")?;
+        answer.deliver(sim.store.with_world(|world, now| {
+            let key = support_key(config.kind, &config.name);
+            if world.support.contains_key(&key) {
+                return Err(error(
+                    ErrorKind::AlreadyExists,
+                    &key,
+                    "a supporting resource with this name exists",
+                ));
+            }
+            let until = sim.until(now, sim.latency.support_create);
+            let (phase, operation) = sim.begin(
+                world,
+                now,
+                format!("support/{key}"),
+                PhaseKind::Creating,
+                until,
+            );
+            world.support.insert(
+                key,
+                SimSupport {
+                    config: config.clone(),
+                    phase,
+                },
+            );
+            Ok(operation)
+        }))
+    }
+
+    async fn get_support(&self, kind: SupportKind, name: &str) -> Result<Option<SupportState>> {
+        let sim = &self.inner;
+        sim.read("get_support")?;
+        sim.store.with_world(|world, _| {
+            Ok(world
+                .support
+                .get(&support_key(kind, name))
+                .map(|s| SupportState {
+                    config: s.config.clone(),
+                    status: s.phase.status(),
+                }))
+        })
+    }
+
+    async fn update_support(&self, config: &SupportConfig) -> Result<Operation> {
+        let sim = &self.inner;
+        let answer = sim.mutation("update_support")?;
+        answer.deliver(sim.store.with_world(|world, now| {
+            let key = support_key(config.kind, &config.name);
+            let found = world
+                .support
+                .get_mut(&key)
+                .ok_or_else(|| error(ErrorKind::NotFound, &key, "no such supporting resource"))?;
+            if found.config.region != config.region {
+                return Err(error(
+                    ErrorKind::Unsupported {
+                        operation: "move a supporting resource to another region".into(),
+                    },
+                    &key,
+                    "the region is fixed",
+                ));
+            }
+            found.config = config.clone();
+            Ok(Operation::completed(
+                format!("support-update-{now}"),
+                format!("support/{key}"),
+            ))
+        }))
+    }
+
+    async fn delete_support(&self, kind: SupportKind, name: &str) -> Result<Operation> {
+        let sim = &self.inner;
+        let answer = sim.mutation("delete_support")?;
+        answer.deliver(sim.store.with_world(|world, now| {
+            let key = support_key(kind, name);
+            let found = world
+                .support
+                .get(&key)
+                .ok_or_else(|| error(ErrorKind::NotFound, &key, "no such supporting resource"))?;
+            let hub = found
+                .config
+                .tags
+                .get(TAG_CLUSTER)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(user) = support_user(world, kind, name, &hub) {
+                return Err(error(
+                    ErrorKind::Conflict,
+                    &key,
+                    format!("{user} still uses it (DependencyViolation)"),
+                ));
+            }
+            let until = match found.phase.kind {
+                PhaseKind::Deleting => found.phase.until_ms,
+                _ => sim.until(now, sim.latency.support_delete),
+            };
+            let (phase, operation) = sim.begin(
+                world,
+                now,
+                format!("support/{key}"),
+                PhaseKind::Deleting,
+                until,
+            );
+            world.support.get_mut(&key).expect("checked above").phase = phase;
+            Ok(operation)
+        }))
+    }
+
+    async fn list_support(&self, hub: &str) -> Result<Vec<SupportState>> {
+        let sim = &self.inner;
+        sim.read("list_support")?;
+        sim.store.with_world(|world, _| {
+            Ok(world
+                .support
+                .values()
+                .filter(|s| owned_by(&s.config.tags, hub))
+                .map(|s| SupportState {
+                    config: s.config.clone(),
+                    status: s.phase.status(),
+                })
+                .collect())
+        })
+    }
+}
+
+fn support_key(kind: SupportKind, name: &str) -> String {
+    format!("{}/{name}", kind.as_str())
+}
+
+/// The tag spelling of a support kind (`resource-group`): GCP label values
+/// allow no underscores in hubforge's resource tag convention.
+fn kind_tag(kind: SupportKind) -> String {
+    kind.as_str().replace('_', "-")
+}
+
+/// What still depends on a supporting resource, as a cloud would refuse
+/// to delete a VPC with a cluster in it.
+fn support_user(world: &World, kind: SupportKind, name: &str, hub: &str) -> Option<String> {
+    let clusters = world
+        .clusters
+        .values()
+        .filter(|c| owned_by(&c.config.tags, hub));
+    match kind {
+        SupportKind::Network | SupportKind::ClusterRole => clusters
+            .map(|c| format!("cluster {}", c.config.name))
+            .next(),
+        SupportKind::NodeRole => world
+            .clusters
+            .values()
+            .filter(|c| owned_by(&c.config.tags, hub))
+            .flat_map(|c| c.pools.values())
+            .map(|p| format!("node pool {}", p.config.name))
+            .next()
+            .or_else(|| {
+                clusters
+                    .map(|c| format!("cluster {}", c.config.name))
+                    .next()
+            }),
+        SupportKind::StorageAccount => world
+            .buckets
+            .keys()
+            .find(|b| b.starts_with(&format!("{name}/")))
+            .map(|b| format!("container {b}")),
+        SupportKind::ResourceGroup => world
+            .support
+            .values()
+            .filter(|s| {
+                s.config.kind != SupportKind::ResourceGroup && owned_by(&s.config.tags, hub)
+            })
+            .map(|s| format!("{} {}", s.config.kind.as_str(), s.config.name))
+            .chain(
+                world
+                    .clusters
+                    .values()
+                    .filter(|c| owned_by(&c.config.tags, hub))
+                    .map(|c| format!("cluster {}", c.config.name)),
+            )
+            .chain(
+                world
+                    .identities
+                    .values()
+                    .filter(|i| owned_by(&i.config.tags, hub))
+                    .map(|i| format!("identity {}", i.config.name)),
+            )
+            .next(),
     }
 }
 
@@ -1180,6 +1516,10 @@ impl Provider for SimCloud {
             operations_take_time: sim.time_scale > 0.0,
             cluster_version_upgrade: true,
             pool_labels_in_place: true,
+            // A tenth of the shortest operation, but no busier than every 5 ms.
+            poll_interval: sim
+                .scaled(Duration::from_secs(1))
+                .max(Duration::from_millis(5)),
         }
     }
 
@@ -1188,7 +1528,7 @@ impl Provider for SimCloud {
     }
 
     async fn account_scope(&self) -> Result<String> {
-        self.inner.call("account_scope")?;
+        self.inner.read("account_scope")?;
         Ok(SIM_ACCOUNT.to_string())
     }
 }

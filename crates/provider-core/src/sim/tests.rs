@@ -142,7 +142,11 @@ async fn seeded_faults_repeat_exactly_and_are_temporary() {
     async fn outcomes(seed: u64) -> Vec<Option<ErrorKind>> {
         let sim = SimBuilder::new()
             .time_scale(0.0)
-            .faults(FaultPlan { rate: 0.3, seed })
+            .faults(FaultPlan {
+                rate: 0.3,
+                seed,
+                lose_answers: false,
+            })
             .build();
         let mut out = Vec::new();
         for _ in 0..40 {

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::{
     BucketConfig, ClusterConfig, IdentityBinding, IdentityConfig, NodePoolConfig, ResourceStatus,
+    SupportConfig,
 };
 
 /// Milliseconds since the Unix epoch: a clock every process shares.
@@ -101,6 +102,12 @@ pub(crate) struct SimIdentity {
     pub binding: Option<IdentityBinding>,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SimSupport {
+    pub config: SupportConfig,
+    pub phase: Phase,
+}
+
 /// A long-running operation, with the cloud's status word while it runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SimOperation {
@@ -115,6 +122,9 @@ pub(crate) struct World {
     pub clusters: BTreeMap<String, SimCluster>,
     pub buckets: BTreeMap<String, SimBucket>,
     pub identities: BTreeMap<String, SimIdentity>,
+    /// Keyed `<kind>/<name>`.
+    #[serde(default)]
+    pub support: BTreeMap<String, SimSupport>,
     pub operations: BTreeMap<String, SimOperation>,
     pub next_operation: u64,
 }
@@ -142,6 +152,8 @@ impl World {
             .retain(|_, bucket| finish(&mut bucket.phase, now));
         self.identities
             .retain(|_, identity| finish(&mut identity.phase, now));
+        self.support
+            .retain(|_, support| finish(&mut support.phase, now));
         self.operations
             .retain(|_, op| op.until_ms + KEEP_OPERATIONS_MS > now);
     }
