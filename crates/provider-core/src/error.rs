@@ -24,6 +24,11 @@ pub enum ErrorKind {
     Conflict,
     /// The bucket still holds data; deleting it needs explicit consent.
     NotEmpty,
+    /// Another run holds the hub's state lock.
+    Locked {
+        /// Who holds it, since when, and the lock id to clear it with.
+        holder: String,
+    },
     /// The credentials are valid but not allowed to do this.
     PermissionDenied,
     /// No valid credentials.
@@ -157,6 +162,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::AlreadyExists => f.write_str("already exists"),
             ErrorKind::Conflict => f.write_str("conflict"),
             ErrorKind::NotEmpty => f.write_str("not empty"),
+            ErrorKind::Locked { holder } => write!(f, "locked by {holder}"),
             ErrorKind::PermissionDenied => f.write_str("permission denied"),
             ErrorKind::Unauthenticated => f.write_str("not authenticated"),
             ErrorKind::Throttled {

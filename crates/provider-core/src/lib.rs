@@ -7,13 +7,18 @@
 //! - [`provider`]: the object-safe traits every cloud implements.
 //! - [`operation`]: long-running cloud operations and the waiter.
 //! - [`retry`]: the retry layer for single requests.
+//! - [`engine`]: desired graph, observe, plan, apply, destroy, leak check.
+//! - [`state`]: state stores and the hub lock.
+//! - [`events`]: typed progress events.
 //! - `sim` (feature `sim`, on by default): the built-in simulated cloud.
 //!
 //! No cloud SDK is a dependency of this crate, and none appears in any
 //! signature.
 
 pub mod catalog;
+pub mod engine;
 pub mod error;
+pub mod events;
 pub mod names;
 pub mod operation;
 pub mod provider;
@@ -21,6 +26,7 @@ pub mod retry;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod spec;
+pub mod state;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};

@@ -172,36 +172,43 @@ pub fn cluster(cloud: Cloud, hub: &str) -> Result<String, NameError> {
     )
 }
 
-/// Physical node-pool name (scoped to its cluster, so no prefix).
+/// Physical node-pool name (scoped to its cluster, so no prefix). The
+/// cloud's limit less the room for [`alternate_pool_name`]: a pool that must
+/// be replaced blue/green gets its twin name while the old one drains.
 pub fn node_pool(cloud: Cloud, pool: &str) -> Result<String, NameError> {
-    match cloud {
-        Cloud::Aws => within(
-            pool.to_string(),
-            1,
-            63,
-            || "shorten the pool name to at most 63 characters".into(),
-            NameKind::NodePool,
-            cloud,
-        ),
-        Cloud::Gcp => within(
-            pool.to_string(),
-            1,
-            40,
-            || "shorten the pool name to at most 40 characters".into(),
-            NameKind::NodePool,
-            cloud,
-        ),
-        Cloud::Azure => {
-            let physical: String = pool.chars().filter(|c| *c != '-').collect();
-            within(
-                physical,
-                1,
-                12,
-                || "hyphens are dropped; shorten the pool name".into(),
-                NameKind::NodePool,
-                cloud,
+    let (physical, limit) = match cloud {
+        Cloud::Aws => (pool.to_string(), 63),
+        Cloud::Gcp => (pool.to_string(), 40),
+        Cloud::Azure => (pool.chars().filter(|c| *c != '-').collect(), 12),
+    };
+    let room = alternate_pool_name(cloud, "").len();
+    let max = limit - room;
+    within(
+        physical,
+        1,
+        max,
+        || {
+            let dropped = if cloud == Cloud::Azure {
+                "hyphens are dropped, and "
+            } else {
+                ""
+            };
+            format!(
+                "{dropped}of the {limit} characters the cloud allows, hubforge keeps {room} for the blue/green replacement name; shorten the pool name"
             )
-        }
+        },
+        NameKind::NodePool,
+        cloud,
+    )
+}
+
+/// The twin of a pool name, used while a pool is replaced blue/green; the
+/// twin of the twin is the base name again.
+pub fn alternate_pool_name(cloud: Cloud, name: &str) -> String {
+    let suffix = if cloud == Cloud::Azure { "b" } else { "-b" };
+    match name.strip_suffix(suffix) {
+        Some(base) if !base.is_empty() => base.to_string(),
+        _ => format!("{name}{suffix}"),
     }
 }
 
@@ -565,7 +572,18 @@ mod tests {
         assert_eq!(node_pool(Cloud::Gcp, "user-small").unwrap(), "user-small");
         let error = node_pool(Cloud::Azure, "user-highmem-large").unwrap_err();
         assert_eq!(error.physical, "userhighmemlarge");
-        assert!(error.reason.contains("1–12"), "{}", error.reason);
+        assert!(error.reason.contains("1–11"), "{}", error.reason);
+        // 11 characters leave room for the blue/green twin.
+        assert_eq!(
+            node_pool(Cloud::Azure, "user-highmem").unwrap(),
+            "userhighmem"
+        );
+        assert_eq!(
+            alternate_pool_name(Cloud::Azure, "userhighmem"),
+            "userhighmemb"
+        );
+        assert_eq!(alternate_pool_name(Cloud::Gcp, "core"), "core-b");
+        assert_eq!(alternate_pool_name(Cloud::Gcp, "core-b"), "core");
     }
 
     #[test]

@@ -437,4 +437,13 @@ pub trait Provider: ClusterOps + NodePoolOps + BucketOps + IdentityOps + Support
     /// The account-level scope that makes global names unique (AWS account
     /// id, GCP project, Azure subscription): see [`crate::names::NameScope`].
     async fn account_scope(&self) -> Result<String>;
+    /// The annotation that binds a Kubernetes service account to this
+    /// identity (`eks.amazonaws.com/role-arn: arn:…`).
+    fn workload_identity_annotation(&self, identity: &IdentityState) -> (String, String);
+    /// The node label that selects a pool's nodes
+    /// (`cloud.google.com/gke-nodepool: core`).
+    fn node_selector(&self, pool: &str) -> (String, String);
+    /// A kubeconfig for the cluster, whose user authenticates through the
+    /// cloud's exec plugin; it holds no credential.
+    fn kubeconfig(&self, cluster: &ClusterState) -> String;
 }

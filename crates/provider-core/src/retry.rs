@@ -219,6 +219,15 @@ impl Provider for RetryLayer {
     fn naming_cloud(&self) -> crate::spec::Cloud {
         self.inner.naming_cloud()
     }
+    fn workload_identity_annotation(&self, identity: &IdentityState) -> (String, String) {
+        self.inner.workload_identity_annotation(identity)
+    }
+    fn node_selector(&self, pool: &str) -> (String, String) {
+        self.inner.node_selector(pool)
+    }
+    fn kubeconfig(&self, cluster: &ClusterState) -> String {
+        self.inner.kubeconfig(cluster)
+    }
     async fn account_scope(&self) -> Result<String> {
         self.retry("account_scope", || self.inner.account_scope())
             .await

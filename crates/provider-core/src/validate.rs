@@ -439,6 +439,7 @@ fn check_identities(spec: &HubClusterSpec, out: &mut Problems) {
 /// `usersmall` on AKS), nor take the name of a supporting resource.
 fn check_physical_names(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
     for &cloud in clouds {
+        check_pool_twins(spec, cloud, out);
         let mut taken: BTreeMap<(NameKind, String), String> = BTreeMap::new();
         for (kind, physical, owner) in names::supporting(cloud, &spec.name) {
             taken.insert((kind, physical), owner.to_string());
@@ -467,6 +468,33 @@ fn check_physical_names(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Probl
                     taken.insert((derived.kind, physical), derived.path);
                 }
             }
+        }
+    }
+}
+
+/// A pool replaced blue/green takes its twin name ([`names::alternate_pool_name`])
+/// for a while, so no other pool may have that name.
+fn check_pool_twins(spec: &HubClusterSpec, cloud: Cloud, out: &mut Problems) {
+    let physical: Vec<Option<String>> = spec
+        .node_pools
+        .iter()
+        .map(|p| names::node_pool(cloud, &p.name).ok())
+        .collect();
+    for (i, name) in physical.iter().enumerate() {
+        let Some(name) = name else { continue };
+        let twin = names::alternate_pool_name(cloud, name);
+        if let Some(j) = physical
+            .iter()
+            .position(|other| other.as_deref() == Some(twin.as_str()))
+            && j > i
+        {
+            out.add(
+                    format!("node_pools[{j}].name"),
+                    format!(
+                        "gives the {} `{twin}`, the name hubforge uses for node_pools[{i}] (`{name}`) while replacing it blue/green; rename this pool",
+                        NameKind::NodePool.cloud_term(cloud)
+                    ),
+                );
         }
     }
 }

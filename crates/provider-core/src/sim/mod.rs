@@ -1527,6 +1527,35 @@ impl Provider for SimCloud {
         self.inner.cloud
     }
 
+    /// The imitated cloud's annotation, so outputs look like the real ones.
+    fn workload_identity_annotation(&self, identity: &IdentityState) -> (String, String) {
+        let key = match self.inner.cloud {
+            Cloud::Aws => "eks.amazonaws.com/role-arn",
+            Cloud::Gcp => "iam.gke.io/gcp-service-account",
+            Cloud::Azure => "azure.workload.identity/client-id",
+        };
+        (key.to_string(), identity.principal.clone())
+    }
+
+    fn node_selector(&self, pool: &str) -> (String, String) {
+        let key = match self.inner.cloud {
+            Cloud::Aws => "eks.amazonaws.com/nodegroup",
+            Cloud::Gcp => "cloud.google.com/gke-nodepool",
+            Cloud::Azure => "kubernetes.azure.com/agentpool",
+        };
+        (key.to_string(), pool.to_string())
+    }
+
+    /// A kubeconfig shaped like the imitated cloud's. There is no API
+    /// server behind a sim endpoint, so its user has no credentials at all.
+    fn kubeconfig(&self, cluster: &ClusterState) -> String {
+        let name = &cluster.config.name;
+        let server = cluster.endpoint.clone().unwrap_or_default();
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\ncurrent-context: {name}\nusers:\n- name: {name}\n  user: {{}}\n"
+        )
+    }
+
     async fn account_scope(&self) -> Result<String> {
         self.inner.read("account_scope")?;
         Ok(SIM_ACCOUNT.to_string())

@@ -1,0 +1,377 @@
+//! A spec as a graph of cloud resources with their dependencies.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog;
+use crate::error::{Error, ErrorKind, Result};
+use crate::names::{self, NameScope};
+use crate::provider::*;
+use crate::spec::{Cloud, HubClusterSpec, ProviderKind};
+use crate::validate::{self, parse_taint};
+
+/// One resource of a hub, named by its place in the spec.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum NodeId {
+    /// A supporting resource (there is at most one of each kind per hub).
+    Support(SupportKind),
+    /// The cluster.
+    Cluster,
+    /// A node pool, by logical name.
+    NodePool(String),
+    /// A bucket, by logical name.
+    Bucket(String),
+    /// The cloud part of an identity, by logical name.
+    Identity(String),
+    /// Who may assume an identity and what it reaches, by logical name.
+    Binding(String),
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeId::Support(kind) => write!(f, "support/{}", kind.as_str()),
+            NodeId::Cluster => f.write_str("cluster"),
+            NodeId::NodePool(name) => write!(f, "node_pool/{name}"),
+            NodeId::Bucket(name) => write!(f, "bucket/{name}"),
+            NodeId::Identity(name) => write!(f, "identity/{name}"),
+            NodeId::Binding(name) => write!(f, "binding/{name}"),
+        }
+    }
+}
+
+impl From<NodeId> for String {
+    fn from(id: NodeId) -> String {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for NodeId {
+    type Error = String;
+    fn try_from(text: String) -> std::result::Result<NodeId, String> {
+        let (kind, name) = text.split_once('/').unwrap_or((text.as_str(), ""));
+        let name = name.to_string();
+        Ok(match kind {
+            "cluster" => NodeId::Cluster,
+            "node_pool" => NodeId::NodePool(name),
+            "bucket" => NodeId::Bucket(name),
+            "identity" => NodeId::Identity(name),
+            "binding" => NodeId::Binding(name),
+            "support" => NodeId::Support(
+                SupportKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == name)
+                    .ok_or_else(|| format!("unknown support kind {name}"))?,
+            ),
+            _ => return Err(format!("not a node id: {text}")),
+        })
+    }
+}
+
+impl NodeId {
+    /// The value of the resource tag ([`TAG_RESOURCE`]) that marks this
+    /// node's cloud resource; bindings live on their identity and have none.
+    pub fn tag(&self) -> Option<String> {
+        match self {
+            NodeId::Support(kind) => Some(format!("support--{}", kind.as_str().replace('_', "-"))),
+            NodeId::Cluster => Some("cluster".into()),
+            NodeId::NodePool(name) => Some(format!("nodepool--{name}")),
+            NodeId::Bucket(name) => Some(format!("bucket--{name}")),
+            NodeId::Identity(name) => Some(format!("identity--{name}")),
+            NodeId::Binding(_) => None,
+        }
+    }
+
+    /// The node a resource tag names.
+    pub fn from_tag(tag: &str) -> Option<NodeId> {
+        let (kind, name) = tag.split_once("--").unwrap_or((tag, ""));
+        let name = name.to_string();
+        match kind {
+            "cluster" => Some(NodeId::Cluster),
+            "nodepool" => Some(NodeId::NodePool(name)),
+            "bucket" => Some(NodeId::Bucket(name)),
+            "identity" => Some(NodeId::Identity(name)),
+            "support" => SupportKind::ALL
+                .into_iter()
+                .find(|k| k.as_str().replace('_', "-") == name)
+                .map(NodeId::Support),
+            _ => None,
+        }
+    }
+}
+
+/// What a node should be in the cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Desired {
+    /// A supporting resource.
+    Support(SupportConfig),
+    /// The cluster.
+    Cluster(ClusterConfig),
+    /// A node pool; `config.name` is the pool's base physical name.
+    NodePool(NodePoolConfig),
+    /// A bucket.
+    Bucket(BucketConfig),
+    /// An identity's cloud part.
+    Identity(IdentityConfig),
+    /// An identity's binding.
+    Binding {
+        /// Physical identity name.
+        identity: String,
+        /// The binding.
+        binding: IdentityBinding,
+    },
+}
+
+impl Desired {
+    /// The physical name.
+    pub fn physical(&self) -> &str {
+        match self {
+            Desired::Support(c) => &c.name,
+            Desired::Cluster(c) => &c.name,
+            Desired::NodePool(c) => &c.name,
+            Desired::Bucket(c) => &c.name,
+            Desired::Identity(c) => &c.name,
+            Desired::Binding { identity, .. } => identity,
+        }
+    }
+}
+
+/// A node and what it waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredNode {
+    /// Which resource.
+    pub id: NodeId,
+    /// What it should be.
+    pub desired: Desired,
+    /// Nodes that must exist first.
+    pub depends_on: Vec<NodeId>,
+}
+
+/// Everything a spec asks for, in dependency order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredGraph {
+    /// Logical hub name.
+    pub hub: String,
+    /// Physical cluster name.
+    pub cluster: String,
+    /// The cloud whose names and catalog were used.
+    pub cloud: Cloud,
+    /// Nodes; every node comes after the nodes it depends on.
+    pub nodes: Vec<DesiredNode>,
+}
+
+impl DesiredGraph {
+    /// Builds the graph of `spec` for `provider`. The spec must validate;
+    /// `scope` is the provider's account scope (for global names).
+    pub fn build(
+        spec: &HubClusterSpec,
+        provider: &dyn Provider,
+        scope: &NameScope,
+    ) -> Result<DesiredGraph> {
+        let problems = validate::validate(spec);
+        if let Some(first) = problems.first() {
+            return Err(Error::new(
+                ErrorKind::InvalidSpec {
+                    path: first.path.clone(),
+                    reason: first.message.clone(),
+                },
+                provider.name(),
+                format!(
+                    "the spec has {} problem(s); `hubforge validate` lists them all",
+                    problems.len()
+                ),
+            ));
+        }
+        let cloud = provider.naming_cloud();
+        let hub = spec.name.as_str();
+        let invalid = |path: &str, reason: String| {
+            Error::new(
+                ErrorKind::InvalidSpec {
+                    path: path.into(),
+                    reason: reason.clone(),
+                },
+                provider.name(),
+                reason,
+            )
+        };
+        let region = match spec.provider {
+            ProviderKind::Sim => spec.region.clone(),
+            _ => catalog::resolve_region(cloud, &spec.region)
+                .map_err(|r| invalid("region", r))?
+                .name()
+                .to_string(),
+        };
+        let name = |result: std::result::Result<String, names::NameError>, path: &str| {
+            result.map_err(|e| invalid(path, e.reason))
+        };
+        let tags = |id: &NodeId| resource_tags(hub, &id.tag().expect("tagged node"), &spec.tags);
+
+        let outline = HubOutline {
+            hub: hub.into(),
+            region: region.clone(),
+            has_buckets: !spec.buckets.is_empty(),
+            tags: spec.tags.clone(),
+        };
+        let support = provider.supporting_resources(&outline);
+        let needs = |class: ResourceClass| -> Vec<NodeId> {
+            support
+                .iter()
+                .filter(|s| s.needed_by.contains(&class))
+                .map(|s| NodeId::Support(s.config.kind))
+                .collect()
+        };
+
+        let mut nodes = Vec::new();
+        for requirement in &support {
+            nodes.push(DesiredNode {
+                id: NodeId::Support(requirement.config.kind),
+                desired: Desired::Support(requirement.config.clone()),
+                depends_on: requirement
+                    .after
+                    .iter()
+                    .copied()
+                    .map(NodeId::Support)
+                    .collect(),
+            });
+        }
+        let cluster = name(names::cluster(cloud, hub), "name")?;
+        nodes.push(DesiredNode {
+            id: NodeId::Cluster,
+            desired: Desired::Cluster(ClusterConfig {
+                name: cluster.clone(),
+                region: region.clone(),
+                kubernetes_version: spec.kubernetes_version.clone(),
+                tags: tags(&NodeId::Cluster),
+            }),
+            depends_on: needs(ResourceClass::Cluster),
+        });
+        for (i, pool) in spec.node_pools.iter().enumerate() {
+            let id = NodeId::NodePool(pool.name.clone());
+            let resolved = catalog::resolve(cloud, pool)
+                .map_err(|e| invalid(&format!("node_pools[{i}].{}", e.field), e.reason))?;
+            let taints = pool
+                .taints
+                .iter()
+                .map(|t| parse_taint(t).map_err(|r| invalid(&format!("node_pools[{i}].taints"), r)))
+                .collect::<Result<Vec<_>>>()?;
+            let mut depends_on = vec![NodeId::Cluster];
+            depends_on.extend(needs(ResourceClass::NodePool));
+            nodes.push(DesiredNode {
+                desired: Desired::NodePool(NodePoolConfig {
+                    name: name(
+                        names::node_pool(cloud, &pool.name),
+                        &format!("node_pools[{i}].name"),
+                    )?,
+                    instance_type: resolved.instance_type().to_string(),
+                    accelerator: resolved.accelerator().map(|(kind, count)| Accelerator {
+                        kind: kind.into(),
+                        count,
+                    }),
+                    min: pool.min,
+                    max: pool.max,
+                    spot: pool.spot,
+                    disk_gib: pool.disk_gib,
+                    labels: pool.labels.clone(),
+                    taints,
+                    tags: tags(&id),
+                }),
+                id,
+                depends_on,
+            });
+        }
+        let mut bucket_names = BTreeMap::new();
+        for (i, bucket) in spec.buckets.iter().enumerate() {
+            let id = NodeId::Bucket(bucket.name.clone());
+            let physical = name(
+                names::bucket(cloud, hub, &bucket.name, scope),
+                &format!("buckets[{i}].name"),
+            )?;
+            bucket_names.insert(bucket.name.clone(), physical.clone());
+            nodes.push(DesiredNode {
+                desired: Desired::Bucket(BucketConfig {
+                    name: physical,
+                    region: region.clone(),
+                    versioning: bucket.versioning,
+                    delete_after_days: bucket.delete_after_days,
+                    tags: tags(&id),
+                }),
+                id,
+                depends_on: needs(ResourceClass::Bucket),
+            });
+        }
+        for (i, identity) in spec.identities.iter().enumerate() {
+            let id = NodeId::Identity(identity.name.clone());
+            let physical = name(
+                names::identity(cloud, hub, &identity.name),
+                &format!("identities[{i}].name"),
+            )?;
+            nodes.push(DesiredNode {
+                desired: Desired::Identity(IdentityConfig {
+                    name: physical.clone(),
+                    tags: tags(&id),
+                }),
+                id: id.clone(),
+                depends_on: needs(ResourceClass::Identity),
+            });
+            let grants = identity
+                .buckets
+                .iter()
+                .map(|(logical, access)| (bucket_names[logical].clone(), *access))
+                .collect();
+            let mut depends_on = vec![id, NodeId::Cluster];
+            depends_on.extend(identity.buckets.keys().map(|b| NodeId::Bucket(b.clone())));
+            nodes.push(DesiredNode {
+                id: NodeId::Binding(identity.name.clone()),
+                desired: Desired::Binding {
+                    identity: physical,
+                    binding: IdentityBinding {
+                        cluster: cluster.clone(),
+                        service_account: identity.service_account.clone(),
+                        grants,
+                    },
+                },
+                depends_on,
+            });
+        }
+        Ok(DesiredGraph {
+            hub: hub.into(),
+            cluster,
+            cloud,
+            nodes,
+        })
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: &NodeId) -> Option<&DesiredNode> {
+        self.nodes.iter().find(|n| &n.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_ids_round_trip_through_text_and_tags() {
+        for id in [
+            NodeId::Cluster,
+            NodeId::NodePool("user-small".into()),
+            NodeId::Bucket("scratch".into()),
+            NodeId::Identity("prod-users".into()),
+            NodeId::Support(SupportKind::StorageAccount),
+        ] {
+            assert_eq!(NodeId::try_from(id.to_string()).unwrap(), id);
+            assert_eq!(NodeId::from_tag(&id.tag().unwrap()), Some(id.clone()));
+            // Tag values must be valid GCP label values.
+            assert!(
+                id.tag()
+                    .unwrap()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            );
+        }
+    }
+}

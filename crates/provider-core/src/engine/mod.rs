@@ -1,0 +1,412 @@
+//! The engine: spec → desired graph → observe → plan → apply → destroy.
+//!
+//! ```no_run
+//! # async fn run() -> provider_core::Result<()> {
+//! use std::sync::Arc;
+//! use provider_core::engine::Engine;
+//! use provider_core::sim::SimBuilder;
+//! use provider_core::spec::HubClusterSpec;
+//! use provider_core::state::LocalStateStore;
+//!
+//! let spec = HubClusterSpec::load("hub.yaml".as_ref()).expect("valid spec");
+//! let engine = Engine::new(Arc::new(SimBuilder::new().build()), Arc::new(LocalStateStore::new(".hubforge/state")));
+//! let report = engine.apply(&spec).await?.into_result()?;
+//! println!("{} actions in {:?}", report.done.len(), report.elapsed);
+//! # Ok(()) }
+//! ```
+
+mod apply;
+mod graph;
+mod observe;
+mod plan;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+pub use apply::ApplyReport;
+pub use graph::{Desired, DesiredGraph, DesiredNode, NodeId};
+pub use observe::{Observed, observe};
+pub use plan::{Action, Blocker, FieldDiff, Plan, PlanOptions, Replacement, Step, Target, plan};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{Event, EventSink, ignore_events};
+use crate::names::NameScope;
+use crate::operation::Backoff;
+use crate::provider::*;
+use crate::retry::{RetryLayer, RetryPolicy};
+use crate::spec::HubClusterSpec;
+use crate::state::{HubState, LockInfo, StateStore};
+
+/// Knobs of an engine.
+#[derive(Clone)]
+pub struct EngineOptions {
+    /// Reads in flight at once while observing.
+    pub read_concurrency: usize,
+    /// Longest any one action may take (a real EKS upgrade takes ~30 min).
+    pub action_deadline: Duration,
+    /// Lease of the state lock; renewed while the run lives.
+    pub lease: Duration,
+    /// Where events go.
+    pub events: EventSink,
+    /// Stops the run: no new actions start, running waits end.
+    pub cancel: CancellationToken,
+}
+
+impl Default for EngineOptions {
+    fn default() -> EngineOptions {
+        EngineOptions {
+            read_concurrency: 8,
+            action_deadline: Duration::from_secs(90 * 60),
+            lease: Duration::from_secs(10 * 60),
+            events: ignore_events(),
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+/// Plans and applies hub specs on one provider, keeping state in one store.
+#[derive(Clone)]
+pub struct Engine {
+    provider: Arc<dyn Provider>,
+    /// The provider behind the retry layer, for reads.
+    reader: Arc<dyn Provider>,
+    state: Arc<dyn StateStore>,
+    options: EngineOptions,
+}
+
+/// A held state lock; its lease is renewed until [`HubLock::release`].
+pub struct HubLock {
+    hub: String,
+    info: LockInfo,
+    state: Arc<dyn StateStore>,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+impl HubLock {
+    /// The lock's details.
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    /// Releases the lock.
+    pub async fn release(self) -> Result<()> {
+        self.renewal.abort();
+        self.state.unlock(&self.hub, &self.info.id).await
+    }
+}
+
+/// What a hub gives the layers above it (Helm values, kubectl, CI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outputs {
+    /// Logical hub name.
+    pub hub: String,
+    /// Provider.
+    pub provider: String,
+    /// Physical cluster name.
+    pub cluster: String,
+    /// API server URL.
+    pub endpoint: Option<String>,
+    /// Kubeconfig whose user runs the cloud's exec plugin.
+    pub kubeconfig: Option<String>,
+    /// Bucket URLs by logical name.
+    pub buckets: BTreeMap<String, String>,
+    /// Service-account annotations by logical identity name.
+    pub identities: BTreeMap<String, IdentityOutput>,
+    /// Node selectors by logical pool name.
+    pub node_selectors: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// What a Kubernetes service account needs to use an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityOutput {
+    /// `namespace/name` of the service account.
+    pub service_account: String,
+    /// The annotation to put on it.
+    pub annotation: BTreeMap<String, String>,
+}
+
+impl Engine {
+    /// An engine with default options.
+    pub fn new(provider: Arc<dyn Provider>, state: Arc<dyn StateStore>) -> Engine {
+        let poll = provider.capabilities().poll_interval;
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            backoff: Backoff::new(poll, poll * 16, 2.0),
+        };
+        let reader: Arc<dyn Provider> = Arc::new(RetryLayer::new(provider.clone(), policy));
+        Engine {
+            provider,
+            reader,
+            state,
+            options: EngineOptions::default(),
+        }
+    }
+
+    /// Replaces the options.
+    pub fn with_options(mut self, options: EngineOptions) -> Engine {
+        self.options = options;
+        self
+    }
+
+    /// Sends events to `sink`.
+    pub fn with_events(mut self, sink: EventSink) -> Engine {
+        self.options.events = sink;
+        self
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &Arc<dyn Provider> {
+        &self.provider
+    }
+
+    /// The state store.
+    pub fn state(&self) -> &Arc<dyn StateStore> {
+        &self.state
+    }
+
+    /// The desired graph of `spec` on this provider.
+    pub async fn graph(&self, spec: &HubClusterSpec) -> Result<DesiredGraph> {
+        let scope = NameScope::known(self.reader.account_scope().await?);
+        DesiredGraph::build(spec, self.provider.as_ref(), &scope)
+    }
+
+    /// What apply would do; changes nothing and takes no lock.
+    pub async fn plan(&self, spec: &HubClusterSpec) -> Result<Plan> {
+        self.plan_with(spec, false, false).await
+    }
+
+    /// What destroy would do.
+    pub async fn plan_destroy(&self, spec: &HubClusterSpec, delete_data: bool) -> Result<Plan> {
+        self.plan_with(spec, true, delete_data).await
+    }
+
+    async fn plan_with(
+        &self,
+        spec: &HubClusterSpec,
+        destroy: bool,
+        delete_data: bool,
+    ) -> Result<Plan> {
+        let graph = self.graph(spec).await?;
+        let observed = observe(&self.reader, &graph, self.options.read_concurrency).await?;
+        let options = PlanOptions {
+            capabilities: self.provider.capabilities(),
+            provider: self.provider.name().to_string(),
+            destroy,
+            delete_data,
+        };
+        let plan = plan(&graph, &observed, &options);
+        (self.options.events)(&Event::Planned {
+            actions: plan.actions.len(),
+        });
+        Ok(plan)
+    }
+
+    /// Takes the hub's state lock for `operation`, or fails naming who
+    /// holds it. A lock whose holder is gone is taken over with a warning.
+    pub async fn lock(&self, hub: &str, operation: &str) -> Result<HubLock> {
+        let info = LockInfo::for_this_process(operation, self.options.lease);
+        if let Some(stale) = self.state.lock(hub, &info).await? {
+            (self.options.events)(&Event::Warning {
+                message: format!("took over a stale lock of hub {hub}: {stale}"),
+            });
+        }
+        let (state, hub_name, renew_info, every) = (
+            self.state.clone(),
+            hub.to_string(),
+            info.clone(),
+            (self.options.lease / 3).max(Duration::from_secs(1)),
+        );
+        let renewal = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if state.renew(&hub_name, &renew_info).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(HubLock {
+            hub: hub.to_string(),
+            info,
+            state: self.state.clone(),
+            renewal,
+        })
+    }
+
+    /// Runs `plan` under `lock`, journalling each finished action.
+    pub async fn execute(&self, lock: &HubLock, plan: &Plan) -> Result<ApplyReport> {
+        if lock.hub != plan.hub {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                "hubforge",
+                format!(
+                    "the lock is for hub {}, the plan for {}",
+                    lock.hub, plan.hub
+                ),
+            ));
+        }
+        if let Some(blocker) = plan.blocked.first() {
+            return Err(Error::new(
+                ErrorKind::InvalidSpec {
+                    path: blocker.node.to_string(),
+                    reason: blocker.reason.clone(),
+                },
+                self.provider.name(),
+                format!(
+                    "the plan has {} change(s) that need a person; first: {}: {}",
+                    plan.blocked.len(),
+                    blocker.node,
+                    blocker.reason
+                ),
+            ));
+        }
+        let state = self
+            .state
+            .read(&plan.hub)
+            .await?
+            .unwrap_or_else(|| HubState::new(&plan.hub, self.provider.name()));
+        let journal = Arc::new(apply::Journal::new(self.state.clone(), state));
+        let options = apply::ExecOptions {
+            deadline: self.options.action_deadline,
+            poll: self.provider.capabilities().poll_interval,
+            cancel: self.options.cancel.clone(),
+            events: self.options.events.clone(),
+        };
+        Ok(apply::execute(self.provider.clone(), plan, journal, options).await)
+    }
+
+    /// Locks, plans and applies `spec`; the lock is released whatever happens.
+    pub async fn apply(&self, spec: &HubClusterSpec) -> Result<ApplyReport> {
+        let lock = self.lock(&spec.name, "apply").await?;
+        let outcome = async { self.execute(&lock, &self.plan(spec).await?).await }.await;
+        lock.release().await?;
+        outcome
+    }
+
+    /// Locks, plans and runs the hub's destruction, then checks for leaks.
+    /// Returns what is still tagged as the hub's (empty when clean).
+    pub async fn destroy(
+        &self,
+        spec: &HubClusterSpec,
+        delete_data: bool,
+    ) -> Result<(ApplyReport, Vec<String>)> {
+        let lock = self.lock(&spec.name, "destroy").await?;
+        let outcome = async {
+            let report = self
+                .execute(&lock, &self.plan_destroy(spec, delete_data).await?)
+                .await?;
+            let leaks = self.leak_check(&spec.name).await?;
+            if leaks.is_empty() && report.succeeded() {
+                self.state.remove(&spec.name).await?;
+            }
+            Ok((report, leaks))
+        }
+        .await;
+        lock.release().await?;
+        outcome
+    }
+
+    /// Everything still tagged as `hub`'s, as `kind name` lines.
+    pub async fn leak_check(&self, hub: &str) -> Result<Vec<String>> {
+        let p = &self.reader;
+        let mut leaks = Vec::new();
+        for cluster in p.list_clusters(hub).await? {
+            for pool in p
+                .list_node_pools(&cluster.config.name)
+                .await
+                .unwrap_or_default()
+            {
+                leaks.push(format!(
+                    "node pool {} (cluster {})",
+                    pool.config.name, cluster.config.name
+                ));
+            }
+            leaks.push(format!("cluster {}", cluster.config.name));
+        }
+        leaks.extend(
+            p.list_buckets(hub)
+                .await?
+                .into_iter()
+                .map(|b| format!("bucket {}", b.config.name)),
+        );
+        leaks.extend(
+            p.list_identities(hub)
+                .await?
+                .into_iter()
+                .map(|i| format!("identity {}", i.config.name)),
+        );
+        leaks.extend(
+            p.list_support(hub)
+                .await?
+                .into_iter()
+                .map(|s| format!("{} {}", s.config.kind.as_str(), s.config.name)),
+        );
+        Ok(leaks)
+    }
+
+    /// The hub's outputs, read fresh from the cloud.
+    pub async fn outputs(&self, spec: &HubClusterSpec) -> Result<Outputs> {
+        let graph = self.graph(spec).await?;
+        let observed = observe(&self.reader, &graph, self.options.read_concurrency).await?;
+        let p = &self.reader;
+        let mut outputs = Outputs {
+            hub: graph.hub.clone(),
+            provider: p.name().to_string(),
+            cluster: graph.cluster.clone(),
+            endpoint: observed.cluster.as_ref().and_then(|c| c.endpoint.clone()),
+            kubeconfig: observed
+                .cluster
+                .as_ref()
+                .filter(|c| c.endpoint.is_some())
+                .map(|c| p.kubeconfig(c)),
+            buckets: BTreeMap::new(),
+            identities: BTreeMap::new(),
+            node_selectors: BTreeMap::new(),
+        };
+        for node in &graph.nodes {
+            match (&node.id, &node.desired) {
+                (NodeId::Bucket(logical), Desired::Bucket(c)) => {
+                    if let Some(bucket) = observed.buckets.get(&c.name) {
+                        outputs.buckets.insert(logical.clone(), bucket.url.clone());
+                    }
+                }
+                (NodeId::Binding(logical), Desired::Binding { identity, binding }) => {
+                    if let Some(state) = observed.identities.get(identity) {
+                        let (key, value) = p.workload_identity_annotation(state);
+                        let account = format!(
+                            "{}/{}",
+                            binding.service_account.namespace, binding.service_account.name
+                        );
+                        outputs.identities.insert(
+                            logical.clone(),
+                            IdentityOutput {
+                                service_account: account,
+                                annotation: BTreeMap::from([(key, value)]),
+                            },
+                        );
+                    }
+                }
+                (NodeId::NodePool(logical), Desired::NodePool(_)) => {
+                    let tag = node.id.tag();
+                    if let Some(pool) = observed.pools.iter().find(|s| {
+                        s.config.tags.get(TAG_RESOURCE) == tag.as_ref()
+                            && s.status == ResourceStatus::Ready
+                    }) {
+                        let (key, value) = p.node_selector(&pool.config.name);
+                        outputs
+                            .node_selectors
+                            .insert(logical.clone(), BTreeMap::from([(key, value)]));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(outputs)
+    }
+}
+
+#[cfg(test)]
+mod tests;
