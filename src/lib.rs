@@ -15,8 +15,8 @@
 //! ```
 
 pub use provider_core::{
-    Cloud, Error, ErrorKind, HubClusterSpec, Problem, ProviderKind, Result, catalog, error, names,
-    operation, provider, retry, spec, validate,
+    Cancellation, Cloud, Error, ErrorKind, HubClusterSpec, Problem, ProviderKind, Result, catalog,
+    engine, error, events, names, operation, provider, retry, spec, state, validate,
 };
 
 /// The built-in simulated cloud.

@@ -8,6 +8,9 @@ macro_rules! say {
 }
 
 mod catalog;
+mod engine;
+mod progress;
+mod state;
 mod validate;
 
 pub fn write_line(line: std::fmt::Arguments<'_>) {
@@ -54,6 +57,106 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show what apply would change, without changing anything.
+    Plan {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Exit 0 with no changes, 2 with changes, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Bring the cloud in line with the spec.
+    Apply {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Do not ask before changing anything.
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Delete everything the hub owns, then check nothing tagged as its remains.
+    Destroy {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Do not ask before deleting.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Also delete buckets that still hold data.
+        #[arg(long)]
+        delete_data: bool,
+    },
+    /// Print what the hub gives the layers above: kubeconfig, bucket URLs,
+    /// service-account annotations, node selectors.
+    Output {
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Print the hub's resource graph, marked with planned changes.
+    Graph {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: engine::GraphFormat,
+    },
+    /// Inspect hub state and clear stale locks.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CommonArgs {
+    /// Spec file (.yaml, .yml, .toml or .json).
+    file: PathBuf,
+    /// State directory (default: .hubforge/state beside the spec).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Machine-readable output: JSON, and JSON lines for events.
+    #[arg(long)]
+    json: bool,
+}
+
+impl From<CommonArgs> for engine::Common {
+    fn from(args: CommonArgs) -> engine::Common {
+        engine::Common {
+            file: args.file,
+            state: args.state,
+            json: args.json,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// Every hub with state, its size and its lock.
+    List {
+        /// State directory.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A hub's state as JSON.
+    Show {
+        /// Hub name.
+        hub: String,
+        /// State directory.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+    },
+    /// Clear a lock by its id (shown in the "locked by" message).
+    Unlock {
+        /// Lock id.
+        id: String,
+        /// Only look at this hub.
+        #[arg(long)]
+        hub: Option<String>,
+        /// State directory.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+    },
 }
 
 /// Runs one command.
@@ -68,6 +171,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Catalog { file, json } => catalog::run(&file, json),
+        Command::Plan {
+            common,
+            detailed_exitcode,
+        } => engine::plan(common.into(), detailed_exitcode),
+        Command::Apply {
+            common,
+            auto_approve,
+        } => engine::apply(common.into(), auto_approve),
+        Command::Destroy {
+            common,
+            auto_approve,
+            delete_data,
+        } => engine::destroy(common.into(), auto_approve, delete_data),
+        Command::Output { common } => engine::output(common.into()),
+        Command::Graph { common, format } => engine::graph(common.into(), format),
+        Command::State { command } => match command {
+            StateCommand::List { state, json } => state::list(state, json),
+            StateCommand::Show { hub, state } => state::show(state, hub),
+            StateCommand::Unlock { id, hub, state } => state::unlock(state, id, hub),
+        },
     }
 }
 

@@ -30,7 +30,7 @@ pub mod state;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};
-pub use operation::{Backoff, Operation, OperationStatus, Progress, Waiter};
+pub use operation::{Backoff, Cancellation, Operation, OperationStatus, Progress, Waiter};
 pub use provider::{BucketOps, Capabilities, ClusterOps, IdentityOps, NodePoolOps, Provider};
 pub use spec::{Cloud, HubClusterSpec, ProviderKind};
 pub use validate::{Problem, validate};

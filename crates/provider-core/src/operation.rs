@@ -19,6 +19,33 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// Asks running waits and runs to stop. Cheap to clone; every clone sees
+/// the same signal.
+#[derive(Debug, Clone, Default)]
+pub struct Cancellation(CancellationToken);
+
+impl Cancellation {
+    /// A signal not yet given.
+    pub fn new() -> Cancellation {
+        Cancellation::default()
+    }
+
+    /// Gives the signal.
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    /// Whether the signal was given.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// Resolves when the signal is given.
+    pub async fn cancelled(&self) {
+        self.0.cancelled().await
+    }
+}
+
 /// Where a running operation stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
@@ -176,7 +203,7 @@ impl Default for Backoff {
 pub struct Waiter {
     backoff: Backoff,
     deadline: Duration,
-    cancel: CancellationToken,
+    cancel: Cancellation,
 }
 
 impl Waiter {
@@ -185,13 +212,13 @@ impl Waiter {
         Waiter {
             backoff,
             deadline,
-            cancel: CancellationToken::new(),
+            cancel: Cancellation::new(),
         }
     }
 
     /// Stops waiting when `cancel` fires (the operation itself goes on in
     /// the cloud; only the wait ends).
-    pub fn with_cancellation(mut self, cancel: CancellationToken) -> Waiter {
+    pub fn with_cancellation(mut self, cancel: Cancellation) -> Waiter {
         self.cancel = cancel;
         self
     }
@@ -355,7 +382,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn stops_when_cancelled() {
         let (_, operation) = scripted(u32::MAX, None, vec![]);
-        let cancel = CancellationToken::new();
+        let cancel = Cancellation::new();
         let waiter = Waiter::new(Backoff::default(), Duration::from_secs(3600))
             .with_cancellation(cancel.clone());
         let trigger = tokio::spawn(async move {

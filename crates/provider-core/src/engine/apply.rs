@@ -14,13 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
-use tokio_util::sync::CancellationToken;
 
 use super::graph::NodeId;
 use super::plan::{Action, Plan, Step, Target};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Change, Event, EventSink};
-use crate::operation::{Backoff, Operation, Waiter};
+use crate::operation::{Backoff, Cancellation, Operation, Waiter};
 use crate::provider::*;
 use crate::state::{HubState, ResourceRecord, StateStore, unix_now};
 
@@ -139,7 +138,7 @@ impl Journal {
 pub(crate) struct ExecOptions {
     pub deadline: Duration,
     pub poll: Duration,
-    pub cancel: CancellationToken,
+    pub cancel: Cancellation,
     pub events: EventSink,
 }
 

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 
 pub use apply::ApplyReport;
 pub use graph::{Desired, DesiredGraph, DesiredNode, NodeId};
@@ -35,7 +34,7 @@ pub use plan::{Action, Blocker, FieldDiff, Plan, PlanOptions, Replacement, Step,
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, EventSink, ignore_events};
 use crate::names::NameScope;
-use crate::operation::Backoff;
+use crate::operation::{Backoff, Cancellation};
 use crate::provider::*;
 use crate::retry::{RetryLayer, RetryPolicy};
 use crate::spec::HubClusterSpec;
@@ -53,7 +52,7 @@ pub struct EngineOptions {
     /// Where events go.
     pub events: EventSink,
     /// Stops the run: no new actions start, running waits end.
-    pub cancel: CancellationToken,
+    pub cancel: Cancellation,
 }
 
 impl Default for EngineOptions {
@@ -63,7 +62,7 @@ impl Default for EngineOptions {
             action_deadline: Duration::from_secs(90 * 60),
             lease: Duration::from_secs(10 * 60),
             events: ignore_events(),
-            cancel: CancellationToken::new(),
+            cancel: Cancellation::new(),
         }
     }
 }

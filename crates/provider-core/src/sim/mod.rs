@@ -216,8 +216,7 @@ impl SimBuilder {
     }
 
     /// Imitates one cloud's naming, latencies and operation rules. `None`
-    /// (the default): AWS naming and latencies, with GKE/AKS's
-    /// one-operation-at-a-time rule, the strictest mix.
+    /// (the default) behaves like AWS.
     pub fn imitate(mut self, cloud: Option<Cloud>) -> SimBuilder {
         self.imitate = cloud;
         self
@@ -252,7 +251,7 @@ impl SimBuilder {
                     None => Store::Memory(Mutex::new(World::default())),
                 },
                 cloud,
-                one_operation_per_cluster: self.imitate != Some(Cloud::Aws),
+                one_operation_per_cluster: cloud != Cloud::Aws,
                 latency: LatencyModel::of(cloud),
                 time_scale: self.time_scale,
                 faults: Mutex::new(

@@ -1,0 +1,399 @@
+//! `plan`, `apply`, `destroy`, `output` and `graph`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hubforge::engine::{Engine, EngineOptions, Plan};
+use hubforge::provider::Provider;
+use hubforge::state::LocalStateStore;
+use hubforge::{Cancellation, HubClusterSpec, ProviderKind};
+
+use super::progress::{Progress, Style};
+
+/// Where a command keeps state and how it talks.
+pub struct Common {
+    pub file: PathBuf,
+    pub state: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// `.hubforge/` beside the spec: state, the sim's cloud, kubeconfigs.
+fn workdir(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(".hubforge")
+}
+
+fn provider_for(spec: &HubClusterSpec, file: &Path) -> anyhow::Result<Arc<dyn Provider>> {
+    match spec.provider {
+        ProviderKind::Sim => {
+            #[cfg(feature = "sim")]
+            {
+                let mut builder = hubforge::sim::SimBuilder::from_env()?;
+                if std::env::var_os("HUBFORGE_SIM_DIR").is_none() {
+                    builder = builder.directory(workdir(file).join("sim"));
+                }
+                Ok(Arc::new(
+                    builder
+                        .imitate(spec.sim.as_ref().and_then(|s| s.imitate))
+                        .build(),
+                ))
+            }
+            #[cfg(not(feature = "sim"))]
+            bail!("this hubforge was built without the `sim` feature")
+        }
+        other => bail!(
+            "provisioning on {other} is not built yet: `{other}` specs validate (`hubforge validate`) and resolve \
+             (`hubforge catalog`) today, and plan/apply run on `provider: sim`; see the README's status table"
+        ),
+    }
+}
+
+struct Session {
+    spec: HubClusterSpec,
+    engine: Engine,
+    progress: Progress,
+    cancel: Cancellation,
+    json: bool,
+}
+
+fn open(common: &Common) -> anyhow::Result<Option<Session>> {
+    let Some(spec) = super::load(&common.file, common.json) else {
+        return Ok(None);
+    };
+    let problems = hubforge::validate(&spec);
+    if !problems.is_empty() {
+        super::print_problems(&common.file, &problems, common.json);
+        return Ok(None);
+    }
+    let provider = provider_for(&spec, &common.file)?;
+    let state_dir = common
+        .state
+        .clone()
+        .unwrap_or_else(|| workdir(&common.file).join("state"));
+    let style = if common.json {
+        Style::Json
+    } else if std::io::stderr().is_terminal() {
+        Style::Live
+    } else {
+        Style::Lines
+    };
+    let progress = Progress::new(style, std::io::stderr().is_terminal());
+    let cancel = Cancellation::new();
+    let options = EngineOptions {
+        events: progress.sink(),
+        cancel: cancel.clone(),
+        ..EngineOptions::default()
+    };
+    let engine =
+        Engine::new(provider, Arc::new(LocalStateStore::new(state_dir))).with_options(options);
+    Ok(Some(Session {
+        spec,
+        engine,
+        progress,
+        cancel,
+        json: common.json,
+    }))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
+fn print_plan(plan: &Plan, json: bool) {
+    if json {
+        say!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({ "plan": plan })).expect("plans serialize")
+        );
+    } else {
+        say!("{}", plan.render(std::io::stdout().is_terminal()));
+    }
+}
+
+pub fn plan(common: Common, detailed_exitcode: bool) -> anyhow::Result<ExitCode> {
+    let Some(session) = open(&common)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let plan = runtime()?.block_on(session.engine.plan(&session.spec))?;
+    print_plan(&plan, session.json);
+    Ok(if !plan.blocked.is_empty() {
+        ExitCode::FAILURE
+    } else if detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn apply(common: Common, auto_approve: bool) -> anyhow::Result<ExitCode> {
+    run_changes(common, auto_approve, None)
+}
+
+pub fn destroy(common: Common, auto_approve: bool, delete_data: bool) -> anyhow::Result<ExitCode> {
+    run_changes(common, auto_approve, Some(delete_data))
+}
+
+/// Apply (`destroy: None`) or destroy: lock, plan, show, confirm, execute.
+fn run_changes(
+    common: Common,
+    auto_approve: bool,
+    destroy: Option<bool>,
+) -> anyhow::Result<ExitCode> {
+    let Some(session) = open(&common)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let operation = if destroy.is_some() {
+            "destroy"
+        } else {
+            "apply"
+        };
+        let lock = session.engine.lock(&session.spec.name, operation).await?;
+        let outcome = changes_under_lock(&session, &lock, auto_approve, destroy).await;
+        session.progress.finish();
+        lock.release().await?;
+        outcome
+    })
+}
+
+async fn changes_under_lock(
+    session: &Session,
+    lock: &hubforge::engine::HubLock,
+    auto_approve: bool,
+    destroy: Option<bool>,
+) -> anyhow::Result<ExitCode> {
+    let (engine, spec) = (&session.engine, &session.spec);
+    let plan = match destroy {
+        Some(delete_data) => engine.plan_destroy(spec, delete_data).await?,
+        None => engine.plan(spec).await?,
+    };
+    print_plan(&plan, session.json);
+    if !plan.blocked.is_empty() {
+        return Ok(ExitCode::FAILURE);
+    }
+    if plan.has_changes() {
+        if !auto_approve && std::io::stdin().is_terminal() && !confirm(destroy.is_some())? {
+            eprintln!("Nothing changed.");
+            return Ok(ExitCode::FAILURE);
+        }
+        let cancel = session.cancel.clone();
+        let interrupt = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "\nInterrupted: no new actions start; running cloud operations go on and the next run picks them up."
+                );
+                cancel.cancel();
+            }
+        });
+        let ticker = {
+            let progress = session.progress.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_millis(1000));
+                loop {
+                    every.tick().await;
+                    progress.tick();
+                }
+            })
+        };
+        let report = engine.execute(lock, &plan).await;
+        ticker.abort();
+        interrupt.abort();
+        session.progress.finish();
+        let report = report?;
+        let (failed, skipped) = (report.failed.len(), report.skipped.len());
+        if session.json {
+            say!(
+                "{}",
+                serde_json::json!({ "done": report.done.len(), "failed": failed, "skipped": skipped, "elapsed_seconds": report.elapsed.as_secs_f64() })
+            );
+        } else {
+            eprintln!(
+                "\n{} actions done, {failed} failed, {skipped} skipped in {:.1}s.",
+                report.done.len(),
+                report.elapsed.as_secs_f64()
+            );
+        }
+        if !report.succeeded() {
+            if session.cancel.is_cancelled() {
+                eprintln!("State is consistent: run the same command again to continue.");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    if destroy.is_some() {
+        let leaks = engine.leak_check(&spec.name).await?;
+        if session.json {
+            say!("{}", serde_json::json!({ "leaks": leaks }));
+        }
+        if !leaks.is_empty() {
+            eprintln!(
+                "Leak check: {} resource(s) still tagged for hub {}:",
+                leaks.len(),
+                spec.name
+            );
+            for leak in &leaks {
+                eprintln!("  {leak}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+        engine.state().remove(&spec.name).await?;
+        if !session.json {
+            eprintln!("Leak check: nothing tagged for hub {} remains.", spec.name);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn confirm(destroy: bool) -> anyhow::Result<bool> {
+    let question = if destroy {
+        "Destroy this hub cluster? Only 'yes' will be accepted: "
+    } else {
+        "Apply these actions? Only 'yes' will be accepted: "
+    };
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+pub fn output(common: Common) -> anyhow::Result<ExitCode> {
+    let Some(session) = open(&common)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let outputs = runtime()?.block_on(session.engine.outputs(&session.spec))?;
+    if session.json {
+        say!("{}", serde_json::to_string_pretty(&outputs)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!(
+        "hub {} on {} (cluster {})",
+        outputs.hub,
+        outputs.provider,
+        outputs.cluster
+    );
+    match (&outputs.endpoint, &outputs.kubeconfig) {
+        (Some(endpoint), Some(kubeconfig)) => {
+            let path = workdir(&common.file).join(format!("kubeconfig-{}", outputs.hub));
+            std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+            std::fs::write(&path, kubeconfig)
+                .with_context(|| format!("write {}", path.display()))?;
+            say!("endpoint     {endpoint}");
+            say!("kubeconfig   {}", path.display());
+        }
+        _ => say!("cluster      not created yet: run `hubforge apply`"),
+    }
+    for (bucket, url) in &outputs.buckets {
+        say!("bucket       {bucket:<16} {url}");
+    }
+    for (identity, out) in &outputs.identities {
+        for (key, value) in &out.annotation {
+            say!(
+                "identity     {identity:<16} {} → {key}: {value}",
+                out.service_account
+            );
+        }
+    }
+    for (pool, selector) in &outputs.node_selectors {
+        for (key, value) in selector {
+            say!("node pool    {pool:<16} {key}: {value}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Graph formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+pub fn graph(common: Common, format: GraphFormat) -> anyhow::Result<ExitCode> {
+    let Some(session) = open(&common)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let runtime = runtime()?;
+    let (graph, plan) = runtime.block_on(async {
+        let graph = session.engine.graph(&session.spec).await?;
+        let plan = session.engine.plan(&session.spec).await?;
+        Ok::<_, hubforge::Error>((graph, plan))
+    })?;
+    // Nodes are the spec's resources, marked with what the plan does to them;
+    // edges are their dependencies, which the apply DAG follows.
+    let marker = |node: &hubforge::engine::NodeId| {
+        let actions: Vec<&str> = plan
+            .actions
+            .iter()
+            .filter(|a| &a.node == node)
+            .map(|a| match (a.change, a.replaces.is_some()) {
+                (_, true) => "-/+",
+                (hubforge::events::Change::Create, _) => "+",
+                (hubforge::events::Change::Update, _) => "~",
+                (hubforge::events::Change::Delete, _) => "-",
+                (hubforge::events::Change::Wait, _) => "…",
+            })
+            .collect();
+        if actions.is_empty() {
+            "=".to_string()
+        } else {
+            actions.join(" ")
+        }
+    };
+    let key = |i: usize| format!("n{i}");
+    let index = |id: &hubforge::engine::NodeId| {
+        graph
+            .nodes
+            .iter()
+            .position(|n| &n.id == id)
+            .expect("dependency in graph")
+    };
+    match format {
+        GraphFormat::Mermaid => {
+            say!("flowchart TD");
+            for (i, node) in graph.nodes.iter().enumerate() {
+                say!(
+                    "  {}[\"{} {}<br/>{}\"]",
+                    key(i),
+                    marker(&node.id),
+                    node.id,
+                    node.desired.physical()
+                );
+            }
+            for (i, node) in graph.nodes.iter().enumerate() {
+                for dep in &node.depends_on {
+                    say!("  {} --> {}", key(index(dep)), key(i));
+                }
+            }
+        }
+        GraphFormat::Dot => {
+            say!("digraph hub {{\n  rankdir=LR;");
+            for (i, node) in graph.nodes.iter().enumerate() {
+                say!(
+                    "  {} [label=\"{} {}\\n{}\"];",
+                    key(i),
+                    marker(&node.id),
+                    node.id,
+                    node.desired.physical()
+                );
+            }
+            for (i, node) in graph.nodes.iter().enumerate() {
+                for dep in &node.depends_on {
+                    say!("  {} -> {};", key(index(dep)), key(i));
+                }
+            }
+            say!("}}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
