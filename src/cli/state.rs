@@ -70,12 +70,12 @@ pub fn unlock(dir: Option<PathBuf>, id: String, hub: Option<String>) -> anyhow::
             None => store.hubs().await?,
         };
         for hub in hubs {
-            if let Some(lock) = store.current_lock(&hub).await? {
-                if lock.id == id {
-                    store.unlock(&hub, &id).await?;
-                    say!("unlocked hub {hub} (was held by {lock})");
-                    return Ok(ExitCode::SUCCESS);
-                }
+            if let Some(lock) = store.current_lock(&hub).await?
+                && lock.id == id
+            {
+                store.unlock(&hub, &id).await?;
+                say!("unlocked hub {hub} (was held by {lock})");
+                return Ok(ExitCode::SUCCESS);
             }
         }
         eprintln!("no hub here is locked with id {id}; `hubforge state list` shows the locks");
