@@ -45,7 +45,10 @@ fn provider_for(spec: &HubClusterSpec, file: &Path) -> anyhow::Result<Arc<dyn Pr
                 ))
             }
             #[cfg(not(feature = "sim"))]
-            bail!("this hubforge was built without the `sim` feature")
+            {
+                let _ = file;
+                bail!("this hubforge was built without the `sim` feature")
+            }
         }
         other => bail!(
             "provisioning on {other} is not built yet: `{other}` specs validate (`hubforge validate`) and resolve \
@@ -180,6 +183,10 @@ async fn changes_under_lock(
     print_plan(&plan, session.json);
     if !plan.blocked.is_empty() {
         return Ok(ExitCode::FAILURE);
+    }
+    if !plan.has_changes() && destroy.is_none() {
+        // Nothing to change, but state learns of resources a crashed run made.
+        engine.execute(lock, &plan).await?;
     }
     if plan.has_changes() {
         if !auto_approve && std::io::stdin().is_terminal() && !confirm(destroy.is_some())? {

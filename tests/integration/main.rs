@@ -2,7 +2,10 @@
 
 mod cli;
 mod conformance;
+mod crash;
+mod critical_path;
 mod dependencies;
+mod engine_cli;
 mod fixtures;
 
 use std::path::{Path, PathBuf};

@@ -587,3 +587,51 @@ pub async fn lifecycle_cases(provider: Arc<dyn Provider>) {
     bucket_lifecycle(Harness::new(provider.clone(), "lf").await).await;
     identity_binding(Harness::new(provider, "lf").await).await;
 }
+
+/// The length of the longest dependency chain of `plan` if every action took
+/// exactly the sim's modelled latency at `time_scale`: the wall time a
+/// perfect executor would need. Benchmarks compare real applies with it.
+pub fn critical_path(
+    plan: &provider_core::engine::Plan,
+    model: &provider_core::sim::LatencyModel,
+    time_scale: f64,
+) -> Duration {
+    use provider_core::engine::Step;
+    let cost = |step: &Step| -> Duration {
+        let latency = match step {
+            Step::CreateSupport(_) => model.support_create,
+            Step::DeleteSupport { .. } => model.support_delete,
+            Step::CreateCluster { initial_pools, .. } if initial_pools.is_empty() => {
+                model.cluster_create
+            }
+            Step::CreateCluster { .. } => model.cluster_create + model.pool_create / 2,
+            Step::UpdateCluster { versions, .. } => model.cluster_update * versions.len() as u32,
+            Step::DeleteCluster { .. } => model.cluster_delete,
+            Step::CreatePool { .. } => model.pool_create,
+            Step::UpdatePool { .. } => model.pool_update,
+            Step::DeletePool { .. } => model.pool_delete,
+            Step::CreateBucket(_) => model.bucket_create,
+            Step::DeleteBucket { .. } => model.bucket_delete,
+            Step::CreateIdentity(_) => model.identity_create,
+            Step::DeleteIdentity { .. } => model.identity_delete,
+            Step::Bind { .. } => model.identity_bind,
+            Step::UpdateSupport(_)
+            | Step::UpdateBucket(_)
+            | Step::UpdateIdentity(_)
+            | Step::Await { .. } => Duration::ZERO,
+        };
+        latency.mul_f64(time_scale)
+    };
+    // Actions come in dependency order, so one pass finds each finish time.
+    let mut finish = vec![Duration::ZERO; plan.actions.len()];
+    for action in &plan.actions {
+        let start = action
+            .depends_on
+            .iter()
+            .map(|d| finish[*d])
+            .max()
+            .unwrap_or_default();
+        finish[action.id] = start + cost(&action.step);
+    }
+    finish.into_iter().max().unwrap_or_default()
+}

@@ -78,6 +78,38 @@ impl Journal {
         }
     }
 
+    /// Records resources that exist and match the spec, whether or not
+    /// this run made them.
+    pub(crate) async fn record_unchanged(
+        &self,
+        unchanged: &[super::plan::Unchanged],
+    ) -> Result<()> {
+        let mut state = self.state.lock().await;
+        let before = state.resources.clone();
+        for item in unchanged {
+            let key = item.node.to_string();
+            if state
+                .resources
+                .get(&key)
+                .is_none_or(|r| r.physical != item.physical)
+            {
+                state.resources.insert(
+                    key,
+                    ResourceRecord {
+                        physical: item.physical.clone(),
+                        outputs: Default::default(),
+                        recorded_at: unix_now(),
+                    },
+                );
+            }
+        }
+        if state.resources == before && state.serial > 0 {
+            return Ok(());
+        }
+        state.serial += 1;
+        self.store.write(&state).await
+    }
+
     async fn record(&self, action: &Action) -> Result<()> {
         let mut state = self.state.lock().await;
         let key = action.node.to_string();

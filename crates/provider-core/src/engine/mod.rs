@@ -29,7 +29,9 @@ use serde::Serialize;
 pub use apply::ApplyReport;
 pub use graph::{Desired, DesiredGraph, DesiredNode, NodeId};
 pub use observe::{Observed, observe};
-pub use plan::{Action, Blocker, FieldDiff, Plan, PlanOptions, Replacement, Step, Target, plan};
+pub use plan::{
+    Action, Blocker, FieldDiff, Plan, PlanOptions, Replacement, Step, Target, Unchanged, plan,
+};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, EventSink, ignore_events};
@@ -268,6 +270,7 @@ impl Engine {
             .await?
             .unwrap_or_else(|| HubState::new(&plan.hub, self.provider.name()));
         let journal = Arc::new(apply::Journal::new(self.state.clone(), state));
+        journal.record_unchanged(&plan.unchanged).await?;
         let options = apply::ExecOptions {
             deadline: self.options.action_deadline,
             poll: self.provider.capabilities().poll_interval,

@@ -191,6 +191,16 @@ pub struct Replacement {
     pub forced_by: String,
 }
 
+/// A resource that already matches the spec; apply records it in state
+/// (a crashed run may have created it without recording it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unchanged {
+    /// The spec resource.
+    pub node: NodeId,
+    /// Its physical name.
+    pub physical: String,
+}
+
 /// A change hubforge will not make by itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Blocker {
@@ -212,7 +222,7 @@ pub struct Plan {
     /// Actions, in an order that respects `depends_on`.
     pub actions: Vec<Action>,
     /// Resources that already match the spec.
-    pub unchanged: Vec<NodeId>,
+    pub unchanged: Vec<Unchanged>,
     /// Changes that need a person; apply refuses while any is present.
     pub blocked: Vec<Blocker>,
 }
@@ -351,7 +361,7 @@ struct Builder<'a> {
     observed: &'a Observed,
     options: &'a PlanOptions,
     actions: Vec<Action>,
-    unchanged: Vec<NodeId>,
+    unchanged: Vec<Unchanged>,
     blocked: Vec<Blocker>,
     /// The action after which a node is ready for its dependents.
     ready: BTreeMap<NodeId, usize>,
@@ -386,6 +396,13 @@ impl Builder<'_> {
             .iter()
             .filter_map(|n| self.ready.get(n).copied())
             .collect()
+    }
+
+    fn keep(&mut self, node: &NodeId, physical: &str) {
+        self.unchanged.push(Unchanged {
+            node: node.clone(),
+            physical: physical.to_string(),
+        });
     }
 
     fn block(&mut self, node: &NodeId, reason: String) {
@@ -558,6 +575,13 @@ pub fn plan(graph: &DesiredGraph, observed: &Observed, options: &PlanOptions) ->
     } else {
         plan_converge(&mut b);
     }
+    // The executor does not need it, but plans read top to bottom.
+    debug_assert!(
+        b.actions
+            .iter()
+            .all(|a| a.depends_on.iter().all(|d| *d < a.id)),
+        "an action depends on a later one"
+    );
     Plan {
         hub: graph.hub.clone(),
         provider: options.provider.clone(),
@@ -699,7 +723,7 @@ fn plan_converge(b: &mut Builder<'_>) {
                     .and_then(|i| i.binding.as_ref());
                 let identity_changes = b.ready.contains_key(&NodeId::Identity(id_name(id)));
                 if current == Some(binding) && !identity_changes {
-                    b.unchanged.push(id.clone());
+                    b.keep(id, identity);
                     continue;
                 }
                 let action = b.push(
@@ -803,7 +827,7 @@ fn converge_simple<'o, S>(
             Some(w) => {
                 b.ready.insert(id.clone(), w);
             }
-            None => b.unchanged.push(id.clone()),
+            None => b.keep(id, physical),
         }
         return;
     }
@@ -905,7 +929,7 @@ fn converge_cluster(
             Some(w) => {
                 b.ready.insert(id.clone(), w);
             }
-            None => b.unchanged.push(id.clone()),
+            None => b.keep(id, &desired.name),
         }
         return false;
     }
@@ -1086,7 +1110,10 @@ fn converge_pool(b: &mut Builder<'_>, id: &NodeId, desired: &NodePoolConfig, dep
         Some(action) => {
             b.ready.insert(id.clone(), action);
         }
-        None => b.unchanged.push(id.clone()),
+        None => b.keep(
+            id,
+            &kept_name.clone().unwrap_or_else(|| desired.name.clone()),
+        ),
     }
 }
 
