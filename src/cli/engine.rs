@@ -326,6 +326,28 @@ pub enum GraphFormat {
     Dot,
 }
 
+/// How one graph format writes nodes and edges.
+struct GraphSyntax {
+    header: &'static str,
+    node: fn(usize, &str, &str) -> String,
+    edge: fn(usize, usize) -> String,
+    footer: &'static str,
+}
+
+const MERMAID: GraphSyntax = GraphSyntax {
+    header: "flowchart TD",
+    node: |i, title, physical| format!("  n{i}[\"{title}<br/>{physical}\"]"),
+    edge: |from, to| format!("  n{from} --> n{to}"),
+    footer: "",
+};
+
+const DOT: GraphSyntax = GraphSyntax {
+    header: "digraph hub {\n  rankdir=LR;",
+    node: |i, title, physical| format!("  n{i} [label=\"{title}\\n{physical}\"];"),
+    edge: |from, to| format!("  n{from} -> n{to};"),
+    footer: "}",
+};
+
 pub fn graph(common: Common, format: GraphFormat) -> anyhow::Result<ExitCode> {
     let Some(session) = open(&common)? else {
         return Ok(ExitCode::FAILURE);
@@ -357,50 +379,45 @@ pub fn graph(common: Common, format: GraphFormat) -> anyhow::Result<ExitCode> {
             actions.join(" ")
         }
     };
-    let key = |i: usize| format!("n{i}");
-    let index = |id: &hubforge::engine::NodeId| {
+    let position = |id: &hubforge::engine::NodeId| {
         graph
             .nodes
             .iter()
             .position(|n| &n.id == id)
             .expect("dependency in graph")
     };
-    match format {
-        GraphFormat::Mermaid => {
-            say!("flowchart TD");
-            for (i, node) in graph.nodes.iter().enumerate() {
-                say!(
-                    "  {}[\"{} {}<br/>{}\"]",
-                    key(i),
-                    marker(&node.id),
-                    node.id,
-                    node.desired.physical()
-                );
-            }
-            for (i, node) in graph.nodes.iter().enumerate() {
-                for dep in &node.depends_on {
-                    say!("  {} --> {}", key(index(dep)), key(i));
-                }
-            }
-        }
-        GraphFormat::Dot => {
-            say!("digraph hub {{\n  rankdir=LR;");
-            for (i, node) in graph.nodes.iter().enumerate() {
-                say!(
-                    "  {} [label=\"{} {}\\n{}\"];",
-                    key(i),
-                    marker(&node.id),
-                    node.id,
-                    node.desired.physical()
-                );
-            }
-            for (i, node) in graph.nodes.iter().enumerate() {
-                for dep in &node.depends_on {
-                    say!("  {} -> {};", key(index(dep)), key(i));
-                }
-            }
-            say!("}}");
-        }
+    let nodes: Vec<(String, String)> = graph
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                format!("{} {}", marker(&n.id), n.id),
+                n.desired.physical().to_string(),
+            )
+        })
+        .collect();
+    let edges: Vec<(usize, usize)> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.depends_on.iter().map(move |d| (d, i)))
+        .map(|(d, i)| (position(d), i))
+        .collect();
+    let syntax = match format {
+        GraphFormat::Mermaid => &MERMAID,
+        GraphFormat::Dot => &DOT,
+    };
+    let (header, node_line, edge_line, footer) =
+        (syntax.header, syntax.node, syntax.edge, syntax.footer);
+    say!("{header}");
+    for (i, (title, physical)) in nodes.iter().enumerate() {
+        say!("{}", node_line(i, title, physical));
+    }
+    for (from, to) in edges {
+        say!("{}", edge_line(from, to));
+    }
+    if !footer.is_empty() {
+        say!("{footer}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -106,6 +106,20 @@ fn apply_then_plan_shows_no_changes_then_destroy_is_clean() {
     );
     assert!(stdout(&plan).contains("No changes."));
 
+    let graph = ws.run(&["graph"], 0.001);
+    let mermaid = stdout(&graph);
+    assert!(
+        mermaid.starts_with("flowchart TD") && mermaid.contains("[\"= cluster<br/>openscapes\"]"),
+        "{mermaid}"
+    );
+    let cluster_to_pool = mermaid.lines().filter(|l| l.contains(" --> ")).count();
+    assert!(cluster_to_pool >= 10, "{mermaid}");
+    let dot = stdout(&ws.run(&["graph", "--format", "dot"], 0.001));
+    assert!(
+        dot.starts_with("digraph hub {") && dot.trim_end().ends_with('}'),
+        "{dot}"
+    );
+
     let output = ws.run(&["output", "--json"], 0.001);
     let outputs: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(

@@ -600,37 +600,21 @@ fn plan_converge(b: &mut Builder<'_>) {
         let id = &node.id;
         match &node.desired {
             Desired::Support(desired) => {
-                let target = Target::Support {
-                    support: desired.kind,
-                    name: desired.name.clone(),
+                let simple = Simple {
+                    physical: &desired.name,
+                    region: &desired.region,
+                    target: Target::Support {
+                        support: desired.kind,
+                        name: desired.name.clone(),
+                    },
+                    create: Step::CreateSupport(desired.clone()),
+                    found: observed.support.get(&desired.kind),
                 };
-                converge_simple(
-                    b,
-                    id,
-                    &desired.name,
-                    deps,
-                    target,
-                    observed
-                        .support
-                        .get(&desired.kind)
-                        .map(|s| (&s.config.tags, &s.config.region, &s.status)),
-                    |b, deps| {
-                        b.push(
-                            id,
-                            Change::Create,
-                            &desired.name,
-                            Step::CreateSupport(desired.clone()),
-                            deps,
-                        )
-                    },
-                    |s: &SupportState| {
-                        let mut diffs = Vec::new();
-                        tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
-                        (diffs, Step::UpdateSupport(desired.clone()))
-                    },
-                    observed.support.get(&desired.kind),
-                    &desired.region,
-                );
+                converge_simple(b, id, deps, simple, |s| {
+                    let mut diffs = Vec::new();
+                    tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
+                    (diffs, Step::UpdateSupport(desired.clone()))
+                });
             }
             Desired::Cluster(desired) => {
                 batched_pools = converge_cluster(b, id, desired, deps);
@@ -644,77 +628,48 @@ fn plan_converge(b: &mut Builder<'_>) {
                 }
             }
             Desired::Bucket(desired) => {
-                let target = Target::Bucket {
-                    name: desired.name.clone(),
+                let simple = Simple {
+                    physical: &desired.name,
+                    region: &desired.region,
+                    target: Target::Bucket {
+                        name: desired.name.clone(),
+                    },
+                    create: Step::CreateBucket(desired.clone()),
+                    found: observed.buckets.get(&desired.name),
                 };
-                let found = observed.buckets.get(&desired.name);
-                converge_simple(
-                    b,
-                    id,
-                    &desired.name,
-                    deps,
-                    target,
-                    found.map(|s| (&s.config.tags, &s.config.region, &s.status)),
-                    |b, deps| {
-                        b.push(
-                            id,
-                            Change::Create,
-                            &desired.name,
-                            Step::CreateBucket(desired.clone()),
-                            deps,
-                        )
-                    },
-                    |s: &BucketState| {
-                        let mut diffs = Vec::new();
-                        value_diff(
-                            "versioning",
-                            &s.config.versioning,
-                            &desired.versioning,
-                            &mut diffs,
-                        );
-                        value_diff(
-                            "delete_after_days",
-                            &s.config.delete_after_days,
-                            &desired.delete_after_days,
-                            &mut diffs,
-                        );
-                        tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
-                        (diffs, Step::UpdateBucket(desired.clone()))
-                    },
-                    found,
-                    &desired.region,
-                );
+                converge_simple(b, id, deps, simple, |s| {
+                    let mut diffs = Vec::new();
+                    value_diff(
+                        "versioning",
+                        &s.config.versioning,
+                        &desired.versioning,
+                        &mut diffs,
+                    );
+                    value_diff(
+                        "delete_after_days",
+                        &s.config.delete_after_days,
+                        &desired.delete_after_days,
+                        &mut diffs,
+                    );
+                    tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
+                    (diffs, Step::UpdateBucket(desired.clone()))
+                });
             }
             Desired::Identity(desired) => {
-                let target = Target::Identity {
-                    name: desired.name.clone(),
+                let simple = Simple {
+                    physical: &desired.name,
+                    region: "",
+                    target: Target::Identity {
+                        name: desired.name.clone(),
+                    },
+                    create: Step::CreateIdentity(desired.clone()),
+                    found: observed.identities.get(&desired.name),
                 };
-                let found = observed.identities.get(&desired.name);
-                let region = String::new();
-                converge_simple(
-                    b,
-                    id,
-                    &desired.name,
-                    deps,
-                    target,
-                    found.map(|s| (&s.config.tags, &region, &s.status)),
-                    |b, deps| {
-                        b.push(
-                            id,
-                            Change::Create,
-                            &desired.name,
-                            Step::CreateIdentity(desired.clone()),
-                            deps,
-                        )
-                    },
-                    |s: &IdentityState| {
-                        let mut diffs = Vec::new();
-                        tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
-                        (diffs, Step::UpdateIdentity(desired.clone()))
-                    },
-                    found,
-                    &region,
-                );
+                converge_simple(b, id, deps, simple, |s| {
+                    let mut diffs = Vec::new();
+                    tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
+                    (diffs, Step::UpdateIdentity(desired.clone()))
+                });
             }
             Desired::Binding { identity, binding } => {
                 let current = observed
@@ -786,42 +741,99 @@ fn id_name(id: &NodeId) -> String {
     }
 }
 
+/// What the planner needs to know of an observed resource.
+trait ObservedResource {
+    fn tags(&self) -> &BTreeMap<String, String>;
+    /// Empty where the cloud has no region for it (identities).
+    fn region(&self) -> &str;
+    fn status(&self) -> &ResourceStatus;
+}
+
+impl ObservedResource for SupportState {
+    fn tags(&self) -> &BTreeMap<String, String> {
+        &self.config.tags
+    }
+    fn region(&self) -> &str {
+        &self.config.region
+    }
+    fn status(&self) -> &ResourceStatus {
+        &self.status
+    }
+}
+
+impl ObservedResource for BucketState {
+    fn tags(&self) -> &BTreeMap<String, String> {
+        &self.config.tags
+    }
+    fn region(&self) -> &str {
+        &self.config.region
+    }
+    fn status(&self) -> &ResourceStatus {
+        &self.status
+    }
+}
+
+impl ObservedResource for IdentityState {
+    fn tags(&self) -> &BTreeMap<String, String> {
+        &self.config.tags
+    }
+    fn region(&self) -> &str {
+        ""
+    }
+    fn status(&self) -> &ResourceStatus {
+        &self.status
+    }
+}
+
+/// A supporting resource, bucket or identity, desired and observed.
+struct Simple<'a, S> {
+    physical: &'a str,
+    region: &'a str,
+    target: Target,
+    create: Step,
+    found: Option<&'a S>,
+}
+
 /// Supporting resources, buckets and identities: create if missing, wait if
 /// busy, update in place if tags or settings differ.
-#[allow(clippy::too_many_arguments)]
-fn converge_simple<'o, S>(
+fn converge_simple<S: ObservedResource>(
     b: &mut Builder<'_>,
     id: &NodeId,
-    physical: &str,
     deps: Vec<usize>,
-    target: Target,
-    found: Option<(&BTreeMap<String, String>, &String, &ResourceStatus)>,
-    create: impl FnOnce(&mut Builder<'_>, Vec<usize>) -> usize,
-    diff: impl FnOnce(&'o S) -> (Vec<FieldDiff>, Step),
-    state: Option<&'o S>,
-    desired_region: &str,
+    simple: Simple<'_, S>,
+    diff: impl FnOnce(&S) -> (Vec<FieldDiff>, Step),
 ) {
+    let Simple {
+        physical,
+        region: desired_region,
+        target,
+        create,
+        found,
+    } = simple;
     let hub = b.graph.hub.clone();
-    let Some((tags, region, status)) = found else {
-        let action = create(b, deps);
+    let Some(state) = found else {
+        let action = b.push(id, Change::Create, physical, create, deps);
         b.ready.insert(id.clone(), action);
         return;
     };
-    if !owned_by(tags, &hub) {
+    if !owned_by(state.tags(), &hub) {
         b.block(id, format!("`{physical}` exists but is not tagged as hub {hub}'s; hubforge will not take over a resource it did not create — rename it in the spec or delete it"));
         return;
     }
+    let region = state.region();
     if !region.is_empty() && region != desired_region {
         b.block(id, format!("`{physical}` is in {region}, the spec says {desired_region}; a region cannot change in place"));
         return;
     }
-    let waited = b.await_transition(id, physical, status, target, deps.clone());
-    if waited.is_some_and(|w| matches!(b.actions[w].step, Step::Await { gone: true, .. })) {
-        let action = create(b, vec![waited.expect("checked")]);
+    let waited = b.await_transition(id, physical, state.status(), target, deps.clone());
+    if let Some(wait) =
+        waited.filter(|w| matches!(b.actions[*w].step, Step::Await { gone: true, .. }))
+    {
+        let action = b.push(id, Change::Create, physical, create, vec![wait]);
         b.ready.insert(id.clone(), action);
         return;
     }
-    let (diffs, step) = diff(state.expect("found implies state"));
+    let (diffs, step) = diff(state);
     if diffs.is_empty() {
         match waited {
             Some(w) => {
@@ -1232,12 +1244,10 @@ fn plan_destroy(b: &mut Builder<'_>) {
         .values()
         .filter(|i| owned_by(&i.config.tags, &hub))
     {
-        let node = identity
-            .config
-            .tags
-            .get(TAG_RESOURCE)
-            .and_then(|t| NodeId::from_tag(t))
-            .unwrap_or(NodeId::Identity(identity.config.name.clone()));
+        let node = node_of(
+            &identity.config.tags,
+            NodeId::Identity(identity.config.name.clone()),
+        );
         identity_deletes.push(destroy_one(
             b,
             &node,
@@ -1254,12 +1264,10 @@ fn plan_destroy(b: &mut Builder<'_>) {
     }
     let mut pool_deletes = Vec::new();
     for pool in &observed.pools {
-        let node = pool
-            .config
-            .tags
-            .get(TAG_RESOURCE)
-            .and_then(|t| NodeId::from_tag(t))
-            .unwrap_or(NodeId::NodePool(pool.config.name.clone()));
+        let node = node_of(
+            &pool.config.tags,
+            NodeId::NodePool(pool.config.name.clone()),
+        );
         let target = Target::NodePool {
             cluster: graph.cluster.clone(),
             name: pool.config.name.clone(),
@@ -1303,12 +1311,10 @@ fn plan_destroy(b: &mut Builder<'_>) {
         .values()
         .filter(|x| owned_by(&x.config.tags, &hub))
     {
-        let node = bucket
-            .config
-            .tags
-            .get(TAG_RESOURCE)
-            .and_then(|t| NodeId::from_tag(t))
-            .unwrap_or(NodeId::Bucket(bucket.config.name.clone()));
+        let node = node_of(
+            &bucket.config.tags,
+            NodeId::Bucket(bucket.config.name.clone()),
+        );
         if !bucket.empty && !b.options.delete_data && bucket.status != ResourceStatus::Deleting {
             b.block(
                 &node,
@@ -1394,6 +1400,13 @@ fn plan_destroy(b: &mut Builder<'_>) {
         );
         support_deletes.insert(kind, action);
     }
+}
+
+/// The spec node a cloud resource's tag names, or `fallback`.
+fn node_of(tags: &BTreeMap<String, String>, fallback: NodeId) -> NodeId {
+    tags.get(TAG_RESOURCE)
+        .and_then(|t| NodeId::from_tag(t))
+        .unwrap_or(fallback)
 }
 
 fn destroy_one(
