@@ -126,3 +126,20 @@ fn errors_exit_with_one() {
     let help = hubforge(&["--help"]);
     assert_eq!(help.status.code(), Some(0));
 }
+
+#[test]
+fn clouds_without_a_provider_yet_stop_with_a_clear_message() {
+    let state = std::env::temp_dir().join("hubforge-no-provider");
+    let output = hubforge(&[
+        "plan",
+        example("reference-hub-aws.yaml").to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("provisioning on aws is not built yet"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -544,6 +544,17 @@ pub async fn identity_binding(h: Harness) {
         &ErrorKind::NotFound
     );
 
+    let mut retagged = identity.clone();
+    retagged.tags.insert("team".into(), "climate".into());
+    h.wait(p.update_identity(&retagged).await.unwrap()).await;
+    let after = p.get_identity(&identity.name).await.unwrap().unwrap();
+    assert_eq!(after.config.tags, retagged.tags);
+    assert_eq!(
+        after.binding.as_ref(),
+        Some(&binding),
+        "retagging keeps the binding"
+    );
+
     h.wait(p.delete_identity(&identity.name).await.unwrap())
         .await;
     assert!(p.get_identity(&identity.name).await.unwrap().is_none());
@@ -558,6 +569,76 @@ pub async fn identity_binding(h: Harness) {
     h.remove_cluster(&cluster.name).await;
 }
 
+/// The supporting resources a provider asks for can be created in their
+/// order, are tagged and listed for the hub, retagged in place, and refuse
+/// deletion while the cluster uses them; they go in reverse order.
+pub async fn supporting_resources(h: Harness) {
+    let p = &h.provider;
+    let tags = BTreeMap::from([("suite".to_string(), "conformance".to_string())]);
+    let outline = HubOutline {
+        hub: h.hub.clone(),
+        region: "us-west-2".into(),
+        has_buckets: true,
+        tags,
+    };
+    let needs = p.supporting_resources(&outline);
+    assert!(
+        needs.iter().all(|n| owned_by(&n.config.tags, &h.hub)),
+        "supporting resources carry the ownership tags"
+    );
+    let mut created: Vec<SupportKind> = Vec::new();
+    for need in &needs {
+        assert!(
+            need.after.iter().all(|k| created.contains(k)),
+            "{:?} is listed before what it needs",
+            need.config.kind
+        );
+        h.wait(p.create_support(&need.config).await.unwrap()).await;
+        created.push(need.config.kind);
+    }
+    let listed = p.list_support(&h.hub).await.unwrap();
+    assert_eq!(listed.len(), needs.len());
+    assert!(listed.iter().all(|s| s.status == ResourceStatus::Ready));
+    if let Some(first) = needs.first() {
+        let mut retagged = first.config.clone();
+        retagged.tags.insert("team".into(), "climate".into());
+        h.wait(p.update_support(&retagged).await.unwrap()).await;
+        let after = p
+            .get_support(first.config.kind, &first.config.name)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.config.tags, retagged.tags);
+    }
+    // While a cluster depends on them, what the cluster needs cannot go.
+    let cluster = h.ready_cluster().await;
+    if let Some(need) = needs
+        .iter()
+        .find(|n| n.needed_by.contains(&ResourceClass::Cluster))
+    {
+        let refused = p
+            .delete_support(need.config.kind, &need.config.name)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.kind(), &ErrorKind::Conflict, "{refused}");
+    }
+    h.remove_cluster(&cluster.name).await;
+    for need in needs.iter().rev() {
+        h.wait(
+            p.delete_support(need.config.kind, &need.config.name)
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            p.get_support(need.config.kind, &need.config.name)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
 /// Generates one `#[tokio::test]` per conformance case. `$provider` is an
 /// expression giving an `Arc<dyn Provider>`, evaluated once per case.
 #[macro_export]
@@ -566,7 +647,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@cases $provider;
             cluster_lifecycle, duplicates_are_refused, missing_resources, node_pool_lifecycle,
             pools_with_the_cluster, one_operation_per_cluster, operations_report_progress,
-            cluster_version_upgrade, bucket_lifecycle, identity_binding);
+            cluster_version_upgrade, bucket_lifecycle, identity_binding, supporting_resources);
     };
     (@cases $provider:expr; $($case:ident),*) => {
         $(
