@@ -398,3 +398,53 @@ async fn outputs_give_what_the_hub_needs() {
         "user-small"
     );
 }
+
+#[tokio::test]
+async fn a_cancelled_apply_leaves_state_that_the_next_run_completes() {
+    let dir = temp_dir("cancel");
+    let sim = SimBuilder::new().time_scale(0.001).build();
+    let store = Arc::new(LocalStateStore::new(&dir));
+    let cancel = crate::operation::Cancellation::new();
+    let options = EngineOptions {
+        cancel: cancel.clone(),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(Arc::new(sim.clone()), store.clone()).with_options(options);
+    let spec = spec();
+
+    // Cancel while the cluster (600 ms here) is still being created.
+    let trigger = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        cancel.cancel();
+    });
+    let report = engine.apply(&spec).await.unwrap();
+    trigger.await.unwrap();
+    assert!(!report.succeeded(), "the run stopped early");
+    assert!(
+        !report.skipped.is_empty(),
+        "pools and bindings never started"
+    );
+    let state = store.read("openscapes").await.unwrap().unwrap();
+    assert!(
+        !state.resources.contains_key("cluster"),
+        "an unfinished create is not recorded as done"
+    );
+    assert!(
+        store.current_lock("openscapes").await.unwrap().is_none(),
+        "the lock is released"
+    );
+
+    // The next run waits for the cluster the cancelled run started, and finishes.
+    let resumed = Engine::new(Arc::new(sim), store);
+    let plan = resumed.plan(&spec).await.unwrap();
+    assert!(
+        plan.actions
+            .iter()
+            .any(|a| a.node == NodeId::Cluster && a.change == Change::Wait),
+        "{}",
+        plan.render(false)
+    );
+    converge(&resumed, &spec).await;
+    assert!(!resumed.plan(&spec).await.unwrap().has_changes());
+    let _ = std::fs::remove_dir_all(dir);
+}
