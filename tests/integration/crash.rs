@@ -87,7 +87,7 @@ fn check_cloud_matches_state(ws: &Workspace, context: &str) {
             identities.len(),
             support.len()
         ),
-        (1, 4, 2, 2, 3),
+        (1, 4, 2, 2, 4),
         "{context}: duplicates or missing resources"
     );
     let in_cloud: BTreeSet<String> = clusters
@@ -113,7 +113,7 @@ fn check_cloud_matches_state(ws: &Workspace, context: &str) {
     );
     assert_eq!(
         state.resources.len(),
-        14,
+        15,
         "{context}: {:?}",
         state.resources.keys()
     );

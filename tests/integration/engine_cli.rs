@@ -86,7 +86,7 @@ fn apply_then_plan_shows_no_changes_then_destroy_is_clean() {
     let apply = ws.run(&["apply", "--auto-approve"], 0.001);
     assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
     assert!(
-        stdout(&apply).contains("Plan: 14 to create"),
+        stdout(&apply).contains("Plan: 15 to create"),
         "{}",
         stdout(&apply)
     );

@@ -249,16 +249,20 @@ pub enum SupportKind {
     NodeRole,
     /// Azure storage account holding the hub's blob containers.
     StorageAccount,
+    /// The cluster's OIDC issuer registered with the cloud's IAM, so
+    /// Kubernetes service accounts can assume identities (EKS IRSA).
+    OidcProvider,
 }
 
 impl SupportKind {
     /// Every kind, in creation order.
-    pub const ALL: [SupportKind; 5] = [
+    pub const ALL: [SupportKind; 6] = [
         SupportKind::ResourceGroup,
         SupportKind::Network,
         SupportKind::ClusterRole,
         SupportKind::NodeRole,
         SupportKind::StorageAccount,
+        SupportKind::OidcProvider,
     ];
 
     /// Snake-case name, as in plans and tags.
@@ -269,6 +273,7 @@ impl SupportKind {
             SupportKind::ClusterRole => "cluster_role",
             SupportKind::NodeRole => "node_role",
             SupportKind::StorageAccount => "storage_account",
+            SupportKind::OidcProvider => "oidc_provider",
         }
     }
 }
@@ -285,6 +290,8 @@ pub enum ResourceClass {
     Bucket,
     /// Identities.
     Identity,
+    /// Identity bindings (trust and grants).
+    Binding,
 }
 
 /// Desired supporting resource.
@@ -298,6 +305,10 @@ pub struct SupportConfig {
     pub region: String,
     /// Tags, including the ownership tags.
     pub tags: BTreeMap<String, String>,
+    /// Provider-specific settings (a VPC's CIDR, the cluster an OIDC
+    /// provider belongs to); compared like any field.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
 }
 
 /// A supporting resource a provider needs for a hub, and where it sits in
@@ -310,6 +321,9 @@ pub struct SupportRequirement {
     pub needed_by: Vec<ResourceClass>,
     /// Supporting resources that must exist first.
     pub after: Vec<SupportKind>,
+    /// It can only be made once the cluster exists (an OIDC provider needs
+    /// the cluster's issuer URL).
+    pub after_cluster: bool,
 }
 
 /// Observed supporting resource.
@@ -328,6 +342,8 @@ pub struct HubOutline {
     pub hub: String,
     /// Region, in the provider's naming.
     pub region: String,
+    /// Physical cluster name.
+    pub cluster: String,
     /// Whether the hub has buckets.
     pub has_buckets: bool,
     /// Tags from the spec, to put on supporting resources too.

@@ -209,9 +209,11 @@ impl DesiredGraph {
         };
         let tags = |id: &NodeId| resource_tags(hub, &id.tag().expect("tagged node"), &spec.tags);
 
+        let cluster = name(names::cluster(cloud, hub), "name")?;
         let outline = HubOutline {
             hub: hub.into(),
             region: region.clone(),
+            cluster: cluster.clone(),
             has_buckets: !spec.buckets.is_empty(),
             tags: spec.tags.clone(),
         };
@@ -224,20 +226,27 @@ impl DesiredGraph {
                 .collect()
         };
 
-        let mut nodes = Vec::new();
-        for requirement in &support {
-            nodes.push(DesiredNode {
+        let support_node = |requirement: &SupportRequirement| {
+            let mut depends_on: Vec<NodeId> = requirement
+                .after
+                .iter()
+                .copied()
+                .map(NodeId::Support)
+                .collect();
+            if requirement.after_cluster {
+                depends_on.push(NodeId::Cluster);
+            }
+            DesiredNode {
                 id: NodeId::Support(requirement.config.kind),
                 desired: Desired::Support(requirement.config.clone()),
-                depends_on: requirement
-                    .after
-                    .iter()
-                    .copied()
-                    .map(NodeId::Support)
-                    .collect(),
-            });
-        }
-        let cluster = name(names::cluster(cloud, hub), "name")?;
+                depends_on,
+            }
+        };
+        let mut nodes: Vec<DesiredNode> = support
+            .iter()
+            .filter(|s| !s.after_cluster)
+            .map(support_node)
+            .collect();
         nodes.push(DesiredNode {
             id: NodeId::Cluster,
             desired: Desired::Cluster(ClusterConfig {
@@ -248,6 +257,7 @@ impl DesiredGraph {
             }),
             depends_on: needs(ResourceClass::Cluster),
         });
+        nodes.extend(support.iter().filter(|s| s.after_cluster).map(support_node));
         for (i, pool) in spec.node_pools.iter().enumerate() {
             let id = NodeId::NodePool(pool.name.clone());
             let resolved = catalog::resolve(cloud, pool)
@@ -322,6 +332,7 @@ impl DesiredGraph {
                 .map(|(logical, access)| (bucket_names[logical].clone(), *access))
                 .collect();
             let mut depends_on = vec![id, NodeId::Cluster];
+            depends_on.extend(needs(ResourceClass::Binding));
             depends_on.extend(identity.buckets.keys().map(|b| NodeId::Bucket(b.clone())));
             nodes.push(DesiredNode {
                 id: NodeId::Binding(identity.name.clone()),

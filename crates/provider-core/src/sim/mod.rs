@@ -1245,8 +1245,9 @@ impl IdentityOps for SimCloud {
 
 #[async_trait]
 impl SupportOps for SimCloud {
-    /// What the imitated cloud needs around a hub: on AWS a VPC and the
-    /// cluster and node roles; on GCP the node service account; on Azure a
+    /// What the imitated cloud needs around a hub: on AWS a VPC, the
+    /// cluster and node roles and, once the cluster exists, its OIDC
+    /// provider; on GCP the node service account; on Azure a
     /// resource group, the kubelet identity and, with buckets, a storage
     /// account.
     fn supporting_resources(&self, hub: &HubOutline) -> Vec<SupportRequirement> {
@@ -1257,12 +1258,14 @@ impl SupportOps for SimCloud {
             name,
             region: hub.region.clone(),
             tags: resource_tags(&hub.hub, &format!("support--{}", kind_tag(kind)), &hub.tags),
+            properties: BTreeMap::new(),
         };
         let need =
             |config, needed_by: &[ResourceClass], after: &[SupportKind]| SupportRequirement {
                 config,
                 needed_by: needed_by.to_vec(),
                 after: after.to_vec(),
+                after_cluster: false,
             };
         let supporting_name = |index: usize| {
             names::supporting(self.inner.cloud, &hub.hub)[index]
@@ -1278,6 +1281,16 @@ impl SupportOps for SimCloud {
                 ),
                 need(config(ClusterRole, supporting_name(0)), &[Cluster], &[]),
                 need(config(NodeRole, supporting_name(1)), &[NodePool], &[]),
+                // IRSA: the cluster's issuer registered in IAM, once the cluster exists.
+                SupportRequirement {
+                    config: SupportConfig {
+                        properties: BTreeMap::from([("cluster".to_string(), hub.cluster.clone())]),
+                        ..config(OidcProvider, format!("{}-oidc", hub.hub))
+                    },
+                    needed_by: vec![Binding],
+                    after: vec![],
+                    after_cluster: true,
+                },
             ],
             Cloud::Gcp => vec![need(
                 config(NodeRole, supporting_name(0)),
@@ -1317,6 +1330,19 @@ impl SupportOps for SimCloud {
         let answer = sim.mutation("create_support")?;
         answer.deliver(sim.store.with_world(|world, now| {
             let key = support_key(config.kind, &config.name);
+            if config.kind == SupportKind::OidcProvider {
+                let cluster = config
+                    .properties
+                    .get("cluster")
+                    .and_then(|c| world.clusters.get(c));
+                if !cluster.is_some_and(|c| c.phase.kind != PhaseKind::Creating) {
+                    return Err(error(
+                        ErrorKind::Conflict,
+                        &key,
+                        "the cluster's OIDC issuer does not exist yet",
+                    ));
+                }
+            }
             if world.support.contains_key(&key) {
                 return Err(error(
                     ErrorKind::AlreadyExists,
@@ -1471,6 +1497,7 @@ fn support_user(world: &World, kind: SupportKind, name: &str, hub: &str) -> Opti
                     .map(|c| format!("cluster {}", c.config.name))
                     .next()
             }),
+        SupportKind::OidcProvider => None,
         SupportKind::StorageAccount => world
             .buckets
             .keys()
