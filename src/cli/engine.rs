@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use hubforge::engine::{Engine, EngineOptions, Plan};
 use hubforge::provider::Provider;
-use hubforge::state::LocalStateStore;
 use hubforge::{Cancellation, HubClusterSpec, ProviderKind};
 
 use super::progress::{Progress, Style};
@@ -29,7 +28,12 @@ fn workdir(file: &Path) -> PathBuf {
         .join(".hubforge")
 }
 
-fn provider_for(spec: &HubClusterSpec, file: &Path) -> anyhow::Result<Arc<dyn Provider>> {
+fn provider_for(
+    spec: &HubClusterSpec,
+    file: &Path,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    let _ = runtime;
     match spec.provider {
         ProviderKind::Sim => {
             #[cfg(feature = "sim")]
@@ -50,14 +54,33 @@ fn provider_for(spec: &HubClusterSpec, file: &Path) -> anyhow::Result<Arc<dyn Pr
                 bail!("this hubforge was built without the `sim` feature")
             }
         }
+        ProviderKind::Aws => {
+            #[cfg(feature = "aws")]
+            {
+                let region = hubforge::catalog::resolve_region(hubforge::Cloud::Aws, &spec.region)
+                    .map_err(anyhow::Error::msg)?;
+                let subnets = spec
+                    .aws
+                    .as_ref()
+                    .map(|a| a.subnets.clone())
+                    .unwrap_or_default();
+                let builder = hubforge::aws::AwsBuilder::from_env()
+                    .region(region.name())
+                    .subnets(subnets);
+                Ok(Arc::new(runtime.block_on(builder.build())?))
+            }
+            #[cfg(not(feature = "aws"))]
+            bail!("this hubforge was built without the `aws` feature")
+        }
         other => bail!(
             "provisioning on {other} is not built yet: `{other}` specs validate (`hubforge validate`) and resolve \
-             (`hubforge catalog`) today, and plan/apply run on `provider: sim`; see the README's status table"
+             (`hubforge catalog`) today, and plan/apply run on `provider: sim` and `provider: aws`; see the README's status table"
         ),
     }
 }
 
 struct Session {
+    runtime: tokio::runtime::Runtime,
     spec: HubClusterSpec,
     engine: Engine,
     progress: Progress,
@@ -74,11 +97,14 @@ fn open(common: &Common) -> anyhow::Result<Option<Session>> {
         super::print_problems(&common.file, &problems, common.json);
         return Ok(None);
     }
-    let provider = provider_for(&spec, &common.file)?;
-    let state_dir = common
-        .state
-        .clone()
-        .unwrap_or_else(|| workdir(&common.file).join("state"));
+    let runtime = runtime()?;
+    let provider = provider_for(&spec, &common.file, &runtime)?;
+    let state = super::state_store(
+        common.state.as_deref(),
+        workdir(&common.file).join("state"),
+        Some(&spec.region),
+        &runtime,
+    )?;
     let style = if common.json {
         Style::Json
     } else if std::io::stderr().is_terminal() {
@@ -93,9 +119,9 @@ fn open(common: &Common) -> anyhow::Result<Option<Session>> {
         cancel: cancel.clone(),
         ..EngineOptions::default()
     };
-    let engine =
-        Engine::new(provider, Arc::new(LocalStateStore::new(state_dir))).with_options(options);
+    let engine = Engine::new(provider, state).with_options(options);
     Ok(Some(Session {
+        runtime,
         spec,
         engine,
         progress,
@@ -126,7 +152,9 @@ pub fn plan(common: Common, detailed_exitcode: bool) -> anyhow::Result<ExitCode>
     let Some(session) = open(&common)? else {
         return Ok(ExitCode::FAILURE);
     };
-    let plan = runtime()?.block_on(session.engine.plan(&session.spec))?;
+    let plan = session
+        .runtime
+        .block_on(session.engine.plan(&session.spec))?;
     print_plan(&plan, session.json);
     Ok(if !plan.blocked.is_empty() {
         ExitCode::FAILURE
@@ -154,8 +182,7 @@ fn run_changes(
     let Some(session) = open(&common)? else {
         return Ok(ExitCode::FAILURE);
     };
-    let runtime = runtime()?;
-    runtime.block_on(async {
+    session.runtime.block_on(async {
         let operation = if destroy.is_some() {
             "destroy"
         } else {
@@ -278,7 +305,9 @@ pub fn output(common: Common) -> anyhow::Result<ExitCode> {
     let Some(session) = open(&common)? else {
         return Ok(ExitCode::FAILURE);
     };
-    let outputs = runtime()?.block_on(session.engine.outputs(&session.spec))?;
+    let outputs = session
+        .runtime
+        .block_on(session.engine.outputs(&session.spec))?;
     if session.json {
         say!("{}", serde_json::to_string_pretty(&outputs)?);
         return Ok(ExitCode::SUCCESS);
@@ -352,8 +381,7 @@ pub fn graph(common: Common, format: GraphFormat) -> anyhow::Result<ExitCode> {
     let Some(session) = open(&common)? else {
         return Ok(ExitCode::FAILURE);
     };
-    let runtime = runtime()?;
-    let (graph, plan) = runtime.block_on(async {
+    let (graph, plan) = session.runtime.block_on(async {
         let graph = session.engine.graph(&session.spec).await?;
         let plan = session.engine.plan(&session.spec).await?;
         Ok::<_, hubforge::Error>((graph, plan))

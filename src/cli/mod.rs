@@ -194,6 +194,46 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The state store a `--state` argument names: `s3://bucket/prefix` for a
+/// shared S3 store (needs the `aws` feature), a directory otherwise.
+fn state_store(
+    arg: Option<&std::path::Path>,
+    default_dir: PathBuf,
+    region: Option<&str>,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<std::sync::Arc<dyn hubforge::state::StateStore>> {
+    let text = arg.map(|a| a.to_string_lossy().into_owned());
+    match text.as_deref().and_then(|t| t.strip_prefix("s3://")) {
+        Some(location) => {
+            #[cfg(feature = "aws")]
+            {
+                let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+                let mut builder = hubforge::aws::AwsBuilder::from_env();
+                if std::env::var_os("AWS_REGION").is_none()
+                    && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+                    && let Some(region) = region.and_then(|r| {
+                        hubforge::catalog::resolve_region(hubforge::Cloud::Aws, r).ok()
+                    })
+                {
+                    builder = builder.region(region.name());
+                }
+                let provider = runtime.block_on(builder.build())?;
+                Ok(std::sync::Arc::new(hubforge::aws::S3StateStore::new(
+                    &provider, bucket, prefix,
+                )))
+            }
+            #[cfg(not(feature = "aws"))]
+            {
+                let _ = (location, region, runtime);
+                anyhow::bail!("S3 state needs a hubforge built with the `aws` feature")
+            }
+        }
+        None => Ok(std::sync::Arc::new(hubforge::state::LocalStateStore::new(
+            arg.map(PathBuf::from).unwrap_or(default_dir),
+        ))),
+    }
+}
+
 /// Loads and parses a spec, printing the problems if it cannot.
 fn load(file: &std::path::Path, json: bool) -> Option<hubforge::HubClusterSpec> {
     match hubforge::HubClusterSpec::load(file) {

@@ -3,11 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hubforge::state::{LocalStateStore, StateStore, format_utc};
+use std::sync::Arc;
 
-fn store(dir: Option<PathBuf>) -> LocalStateStore {
-    LocalStateStore::new(dir.unwrap_or_else(|| PathBuf::from(".hubforge/state")))
-}
+use hubforge::state::{StateStore, format_utc};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -15,9 +13,23 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// `--state DIR` or `--state s3://bucket/prefix`.
+fn store(
+    dir: Option<PathBuf>,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Arc<dyn StateStore>> {
+    super::state_store(
+        dir.as_deref(),
+        PathBuf::from(".hubforge/state"),
+        None,
+        runtime,
+    )
+}
+
 pub fn list(dir: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
-    let store = store(dir);
-    runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let store = store(dir, &runtime)?;
+    runtime.block_on(async {
         let mut rows = Vec::new();
         for hub in store.hubs().await? {
             let state = store.read(&hub).await?;
@@ -46,8 +58,9 @@ pub fn list(dir: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn show(dir: Option<PathBuf>, hub: String) -> anyhow::Result<ExitCode> {
-    let store = store(dir);
-    runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let store = store(dir, &runtime)?;
+    runtime.block_on(async {
         match store.read(&hub).await? {
             Some(state) => {
                 say!("{}", serde_json::to_string_pretty(&state)?);
@@ -63,8 +76,9 @@ pub fn show(dir: Option<PathBuf>, hub: String) -> anyhow::Result<ExitCode> {
 
 /// Clears the lock with `id`, on `hub` or on whichever hub holds it.
 pub fn unlock(dir: Option<PathBuf>, id: String, hub: Option<String>) -> anyhow::Result<ExitCode> {
-    let store = store(dir);
-    runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let store = store(dir, &runtime)?;
+    runtime.block_on(async {
         let hubs = match hub {
             Some(hub) => vec![hub],
             None => store.hubs().await?,

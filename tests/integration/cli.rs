@@ -132,13 +132,13 @@ fn clouds_without_a_provider_yet_stop_with_a_clear_message() {
     let state = std::env::temp_dir().join("hubforge-no-provider");
     let output = hubforge(&[
         "plan",
-        example("reference-hub-aws.yaml").to_str().unwrap(),
+        example("reference-hub-gcp.yaml").to_str().unwrap(),
         "--state",
         state.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("provisioning on aws is not built yet"),
+        stderr(&output).contains("provisioning on gcp is not built yet"),
         "{}",
         stderr(&output)
     );

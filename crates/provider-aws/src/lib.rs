@@ -1,12 +1,207 @@
-//! hubforge provider for aws.
+//! hubforge provider for AWS: EKS clusters and managed node groups, a VPC
+//! with public subnets (feature `vpc`, on by default), IAM roles for the
+//! cluster, the nodes and each workload identity (IRSA through the
+//! cluster's OIDC provider), S3 buckets, and an S3 state store whose lock
+//! uses S3's conditional writes.
 //!
-//! Not implemented yet: this crate compiles so the workspace, the facade's
-//! `aws` feature and the CLI can be wired now. `provider: aws` specs
-//! validate and resolve machine types today; provisioning on aws arrives with
-//! its own issue. See the README's status table.
+//! The files mirror the other providers: `builder`, `credential`, `client`,
+//! `error`, `cluster`, `node_pool`, `bucket`, `identity`, `state`, plus
+//! `support` (roles, OIDC provider, network) and `policy` (IAM documents).
+
+mod bucket;
+mod builder;
+mod client;
+mod cluster;
+mod credential;
+mod error;
+mod identity;
+#[cfg(feature = "vpc")]
+mod network;
+mod node_pool;
+mod policy;
+mod state;
+mod support;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use provider_core::operation::{OperationStatus, PollOperation};
+use provider_core::provider::*;
+use provider_core::{Cloud, Result};
+
+pub use builder::AwsBuilder;
+pub use credential::StaticCredentials;
+pub use state::S3StateStore;
+
+use client::Clients;
+use error::AwsResult;
 
 /// The provider name used in spec files.
 pub const PROVIDER_NAME: &str = "aws";
 
-/// Whether this crate can provision resources yet.
-pub const IMPLEMENTED: bool = false;
+/// AWS as a hubforge [`Provider`]. Cheap to clone.
+#[derive(Clone)]
+pub struct AwsProvider {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub clients: Clients,
+    pub region: String,
+    pub account: tokio::sync::OnceCell<String>,
+    pub subnets: Vec<String>,
+    pub emulator: bool,
+    pub poll_interval: Duration,
+}
+
+impl AwsProvider {
+    /// A provider configured from the environment (see [`AwsBuilder::from_env`]).
+    pub async fn from_env() -> Result<AwsProvider> {
+        AwsBuilder::from_env().build().await
+    }
+
+    pub(crate) async fn connect(builder: AwsBuilder) -> Result<AwsProvider> {
+        let region = builder.region.clone().expect("checked by the builder");
+        let clients = Clients::load(&builder, &region).await;
+        let poll_interval = builder.poll_interval.unwrap_or(if builder.emulator {
+            Duration::from_millis(20)
+        } else {
+            Duration::from_secs(10)
+        });
+        Ok(AwsProvider {
+            inner: Arc::new(Inner {
+                clients,
+                region,
+                account: tokio::sync::OnceCell::new(),
+                subnets: builder.subnets,
+                emulator: builder.emulator,
+                poll_interval,
+            }),
+        })
+    }
+
+    /// The region this provider works in.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+}
+
+impl Inner {
+    /// The account id, asked of STS once.
+    pub async fn account(&self) -> Result<String> {
+        self.account
+            .get_or_try_init(|| async {
+                let identity = self
+                    .clients
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .or_aws("sts")?;
+                Ok(identity.account().unwrap_or_default().to_string())
+            })
+            .await
+            .cloned()
+    }
+
+    /// Subnet ids for the hub's cluster and nodes: the spec's own, or the
+    /// hub VPC's.
+    pub async fn subnet_ids(&self, provider: &AwsProvider, hub: &str) -> Result<Vec<String>> {
+        if !self.subnets.is_empty() {
+            return Ok(self.subnets.clone());
+        }
+        #[cfg(feature = "vpc")]
+        return provider.vpc_subnet_ids(hub).await;
+        #[cfg(not(feature = "vpc"))]
+        {
+            let _ = provider;
+            Err(error::local(
+                provider_core::ErrorKind::InvalidSpec {
+                    path: "aws.subnets".into(),
+                    reason: "no subnets".into(),
+                },
+                hub,
+                "name the subnets in the spec's `aws.subnets`",
+            ))
+        }
+    }
+
+    pub fn role_arn(&self, account: &str, role: &str) -> String {
+        format!("arn:aws:iam::{account}:role/{role}")
+    }
+}
+
+type PollFuture = Pin<Box<dyn Future<Output = Result<OperationStatus>> + Send>>;
+
+/// An operation polled by calling a closure (a describe call).
+pub(crate) struct Poller(Box<dyn Fn() -> PollFuture + Send + Sync>);
+
+impl Poller {
+    pub fn new<F, Fut>(poll: F) -> Box<Poller>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<OperationStatus>> + Send + 'static,
+    {
+        Box::new(Poller(Box::new(move || Box::pin(poll()))))
+    }
+}
+
+#[async_trait]
+impl PollOperation for Poller {
+    async fn poll(&self) -> Result<OperationStatus> {
+        (self.0)().await
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn name(&self) -> &str {
+        PROVIDER_NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let real = !self.inner.emulator;
+        Capabilities {
+            one_operation_per_cluster: false,
+            pools_in_cluster_create: false,
+            operations_take_time: real,
+            // moto does not implement UpdateClusterVersion.
+            cluster_version_upgrade: real,
+            pool_labels_in_place: true,
+            poll_interval: self.inner.poll_interval,
+        }
+    }
+
+    fn naming_cloud(&self) -> Cloud {
+        Cloud::Aws
+    }
+
+    async fn account_scope(&self) -> Result<String> {
+        self.inner.account().await
+    }
+
+    fn workload_identity_annotation(&self, identity: &IdentityState) -> (String, String) {
+        (
+            "eks.amazonaws.com/role-arn".into(),
+            identity.principal.clone(),
+        )
+    }
+
+    fn node_selector(&self, pool: &str) -> (String, String) {
+        ("eks.amazonaws.com/nodegroup".into(), pool.into())
+    }
+
+    /// The user runs `aws eks get-token`, so the kubeconfig holds no token.
+    fn kubeconfig(&self, cluster: &ClusterState) -> String {
+        let name = &cluster.config.name;
+        let server = cluster.endpoint.clone().unwrap_or_default();
+        let ca = cluster.ca_data.clone().unwrap_or_default();
+        let region = &self.inner.region;
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\ncurrent-context: {name}\nusers:\n- name: {name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      args: [eks, get-token, --cluster-name, {name}, --region, {region}, --output, json]\n      interactiveMode: Never\n"
+        )
+    }
+}

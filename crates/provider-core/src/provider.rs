@@ -94,6 +94,8 @@ pub struct ClusterState {
     pub endpoint: Option<String>,
     /// OIDC issuer URL for workload identity, once known.
     pub oidc_issuer: Option<String>,
+    /// The API server's CA certificate, base64 PEM (public, not a secret).
+    pub ca_data: Option<String>,
 }
 
 /// A GPU attached to a machine separately from its type (GCP's N1 + T4).

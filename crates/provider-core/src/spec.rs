@@ -154,7 +154,13 @@ impl fmt::Display for Cloud {
 /// AWS credential chain.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
-pub struct AwsSettings {}
+pub struct AwsSettings {
+    /// Existing subnets (at least two, in different availability zones) for
+    /// the cluster and nodes. Empty: hubforge creates a VPC with public
+    /// subnets for the hub.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+}
 
 /// Google Cloud-only settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

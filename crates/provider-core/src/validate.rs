@@ -156,6 +156,22 @@ fn check_provider_block(spec: &HubClusterSpec, out: &mut Problems) {
     }
     // Blocks that are present are checked whichever provider is chosen, so a
     // spec stays ready to move.
+    if let Some(aws) = &spec.aws {
+        if aws.subnets.len() == 1 {
+            out.add("aws.subnets", "EKS needs subnets in at least two availability zones; name two or more, or none to let hubforge create a VPC");
+        }
+        for (i, subnet) in aws.subnets.iter().enumerate() {
+            let ok = subnet
+                .strip_prefix("subnet-")
+                .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit()));
+            if !ok {
+                out.add(
+                    format!("aws.subnets[{i}]"),
+                    format!("`{subnet}` is not a subnet id like subnet-0a1b2c3d"),
+                );
+            }
+        }
+    }
     if let Some(gcp) = &spec.gcp {
         let p = &gcp.project;
         let ok = (6..=30).contains(&p.len())

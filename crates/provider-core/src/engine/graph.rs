@@ -262,11 +262,13 @@ impl DesiredGraph {
             let id = NodeId::NodePool(pool.name.clone());
             let resolved = catalog::resolve(cloud, pool)
                 .map_err(|e| invalid(&format!("node_pools[{i}].{}", e.field), e.reason))?;
-            let taints = pool
+            let mut taints: Vec<_> = pool
                 .taints
                 .iter()
                 .map(|t| parse_taint(t).map_err(|r| invalid(&format!("node_pools[{i}].taints"), r)))
                 .collect::<Result<Vec<_>>>()?;
+            // One canonical order, so a cloud that sorts them shows no drift.
+            taints.sort();
             let mut depends_on = vec![NodeId::Cluster];
             depends_on.extend(needs(ResourceClass::NodePool));
             nodes.push(DesiredNode {

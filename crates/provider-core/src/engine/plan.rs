@@ -522,12 +522,15 @@ fn fixed_pool_fields(
         &mut diffs,
     );
     value_diff("spot", &observed.spot, &desired.spot, &mut diffs);
-    value_diff(
-        "disk_gib",
-        &observed.disk_gib,
-        &desired.disk_gib,
-        &mut diffs,
-    );
+    // No disk size in the spec means "the cloud's default", whatever it is.
+    if desired.disk_gib.is_some() {
+        value_diff(
+            "disk_gib",
+            &observed.disk_gib,
+            &desired.disk_gib,
+            &mut diffs,
+        );
+    }
     if !capabilities.pool_labels_in_place {
         tag_diff("labels", &observed.labels, &desired.labels, &mut diffs);
         value_diff("taints", &observed.taints, &desired.taints, &mut diffs);
@@ -825,6 +828,13 @@ fn converge_simple<S: ObservedResource>(
         b.block(id, format!("`{physical}` is in {region}, the spec says {desired_region}; a region cannot change in place"));
         return;
     }
+    if let ResourceStatus::Failed(reason) = state.status() {
+        // Creates are idempotent ensures: running one again completes the resource.
+        let action = b.push(id, Change::Create, physical, create, deps);
+        b.actions[action].note = Some(format!("repair: {reason}"));
+        b.ready.insert(id.clone(), action);
+        return;
+    }
     let waited = b.await_transition(id, physical, state.status(), target, deps.clone());
     if let Some(wait) =
         waited.filter(|w| matches!(b.actions[*w].step, Step::Await { gone: true, .. }))
@@ -936,6 +946,10 @@ fn converge_cluster(
         }
         _ => Vec::new(),
     };
+    if !versions.is_empty() && !options.capabilities.cluster_version_upgrade {
+        b.block(id, format!("the cluster runs {}, the spec says {}; this provider cannot upgrade a cluster in place", found.config.kubernetes_version, desired.kubernetes_version));
+        return false;
+    }
     if diffs.is_empty() {
         match waited {
             Some(w) => {

@@ -516,6 +516,7 @@ impl SimInner {
             endpoint: (cluster.phase.kind != PhaseKind::Creating).then(|| cluster.endpoint.clone()),
             oidc_issuer: (cluster.phase.kind != PhaseKind::Creating)
                 .then(|| cluster.oidc_issuer.clone()),
+            ca_data: None,
         }
     }
 

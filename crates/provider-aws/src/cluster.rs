@@ -1,0 +1,343 @@
+//! EKS clusters: created with the cluster role, the hub's subnets,
+//! control-plane logging and tags; waited for by describing until ACTIVE.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{
+    Cluster, ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
+};
+use provider_core::names;
+use provider_core::operation::{Operation, OperationStatus, Progress};
+use provider_core::provider::*;
+use provider_core::{Cloud, ErrorKind, Result};
+
+use crate::error::{AwsResult, found, local};
+use crate::{AwsProvider, Poller};
+
+/// The control-plane logs a hub operator needs to answer "who did what".
+const LOGS: [LogType; 3] = [LogType::Api, LogType::Audit, LogType::Authenticator];
+
+pub(crate) fn status_of(status: Option<&ClusterStatus>) -> ResourceStatus {
+    match status {
+        Some(ClusterStatus::Active) => ResourceStatus::Ready,
+        Some(ClusterStatus::Creating) | Some(ClusterStatus::Pending) => ResourceStatus::Creating,
+        Some(ClusterStatus::Updating) => ResourceStatus::Updating,
+        Some(ClusterStatus::Deleting) => ResourceStatus::Deleting,
+        Some(other) => ResourceStatus::Failed(other.as_str().to_string()),
+        None => ResourceStatus::Failed("no status".into()),
+    }
+}
+
+/// A running update (`describe_update`) as an operation status.
+pub(crate) fn update_status(status: Option<&UpdateStatus>, errors: String) -> OperationStatus {
+    match status {
+        Some(UpdateStatus::Successful) => OperationStatus::Succeeded,
+        Some(UpdateStatus::Failed) | Some(UpdateStatus::Cancelled) => {
+            OperationStatus::Failed(local(
+                ErrorKind::Permanent,
+                "update",
+                format!("the update failed: {errors}"),
+            ))
+        }
+        other => OperationStatus::Running(Progress {
+            status: other.map_or("InProgress", |s| s.as_str()).to_string(),
+            percent: None,
+            retry_after: None,
+        }),
+    }
+}
+
+impl AwsProvider {
+    pub(crate) async fn describe_cluster(&self, name: &str) -> Result<Option<Cluster>> {
+        let out = found(
+            self.inner
+                .clients
+                .eks
+                .describe_cluster()
+                .name(name)
+                .send()
+                .await
+                .or_aws(name),
+        )?;
+        Ok(out.and_then(|o| o.cluster().cloned()))
+    }
+
+    fn cluster_state(&self, cluster: &Cluster) -> ClusterState {
+        let tags: BTreeMap<String, String> = cluster
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        ClusterState {
+            config: ClusterConfig {
+                name: cluster.name().unwrap_or_default().to_string(),
+                region: self.inner.region.clone(),
+                kubernetes_version: cluster.version().unwrap_or_default().to_string(),
+                tags,
+            },
+            status: status_of(cluster.status()),
+            endpoint: cluster.endpoint().map(str::to_string),
+            oidc_issuer: cluster
+                .identity()
+                .and_then(|i| i.oidc())
+                .and_then(|o| o.issuer())
+                .map(str::to_string),
+            ca_data: cluster
+                .certificate_authority()
+                .and_then(|c| c.data())
+                .map(str::to_string),
+        }
+    }
+
+    /// Polls a cluster until `done` says its status is final.
+    fn cluster_poller(&self, name: &str, gone_is_success: bool) -> Box<Poller> {
+        let (provider, name) = (self.clone(), name.to_string());
+        Poller::new(move || {
+            let (provider, name) = (provider.clone(), name.clone());
+            async move {
+                Ok(match provider.describe_cluster(&name).await? {
+                    None if gone_is_success => OperationStatus::Succeeded,
+                    None => OperationStatus::Failed(local(
+                        ErrorKind::NotFound,
+                        &name,
+                        "the cluster disappeared",
+                    )),
+                    Some(cluster) => match (status_of(cluster.status()), gone_is_success) {
+                        (ResourceStatus::Ready, false) => OperationStatus::Succeeded,
+                        (ResourceStatus::Failed(reason), _) => OperationStatus::Failed(local(
+                            ErrorKind::Permanent,
+                            &name,
+                            format!("EKS reports the cluster {reason}"),
+                        )),
+                        _ => OperationStatus::Running(Progress {
+                            status: cluster
+                                .status()
+                                .map_or("UNKNOWN", |s| s.as_str())
+                                .to_string(),
+                            percent: None,
+                            retry_after: None,
+                        }),
+                    },
+                })
+            }
+        })
+    }
+
+    /// Replaces an EKS resource's tags with `tags`.
+    pub(crate) async fn retag_eks(
+        &self,
+        arn: &str,
+        current: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let eks = &self.inner.clients.eks;
+        let stale: Vec<String> = current
+            .keys()
+            .filter(|k| !tags.contains_key(*k))
+            .cloned()
+            .collect();
+        if !stale.is_empty() {
+            eks.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(stale))
+                .send()
+                .await
+                .or_aws(arn)?;
+        }
+        if current != tags {
+            eks.tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .or_aws(arn)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ClusterOps for AwsProvider {
+    async fn create_cluster(
+        &self,
+        config: &ClusterConfig,
+        initial_pools: &[NodePoolConfig],
+    ) -> Result<Operation> {
+        let name = config.name.as_str();
+        if !initial_pools.is_empty() {
+            return Err(local(
+                ErrorKind::Unsupported {
+                    operation: "create node groups with the cluster".into(),
+                },
+                name,
+                "EKS creates node groups only after the cluster",
+            ));
+        }
+        if config.region != self.inner.region {
+            return Err(local(
+                ErrorKind::InvalidSpec {
+                    path: "region".into(),
+                    reason: "region mismatch".into(),
+                },
+                name,
+                format!(
+                    "the provider works in {}, the cluster asks for {}",
+                    self.inner.region, config.region
+                ),
+            ));
+        }
+        let hub = config
+            .tags
+            .get(TAG_CLUSTER)
+            .cloned()
+            .unwrap_or_else(|| name.to_string());
+        let subnets = self.inner.subnet_ids(self, &hub).await?;
+        let account = self.inner.account().await?;
+        let role = self
+            .inner
+            .role_arn(&account, &names::supporting(Cloud::Aws, &hub)[0].1);
+        let logging = Logging::builder()
+            .cluster_logging(
+                LogSetup::builder()
+                    .set_types(Some(LOGS.to_vec()))
+                    .enabled(true)
+                    .build(),
+            )
+            .build();
+        self.inner
+            .clients
+            .eks
+            .create_cluster()
+            .name(name)
+            .version(&config.kubernetes_version)
+            .role_arn(role)
+            .resources_vpc_config(
+                VpcConfigRequest::builder()
+                    .set_subnet_ids(Some(subnets))
+                    .endpoint_public_access(true)
+                    .build(),
+            )
+            .logging(logging)
+            .set_tags(Some(config.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .or_aws_create(name)?;
+        Ok(Operation::pending(
+            format!("create-cluster-{name}"),
+            format!("cluster/{name}"),
+            self.cluster_poller(name, false),
+        ))
+    }
+
+    async fn get_cluster(&self, name: &str) -> Result<Option<ClusterState>> {
+        Ok(self
+            .describe_cluster(name)
+            .await?
+            .map(|c| self.cluster_state(&c)))
+    }
+
+    async fn update_cluster(&self, config: &ClusterConfig) -> Result<Operation> {
+        let name = config.name.as_str();
+        let cluster = self
+            .describe_cluster(name)
+            .await?
+            .ok_or_else(|| local(ErrorKind::NotFound, name, "no such cluster"))?;
+        let current = self.cluster_state(&cluster);
+        self.retag_eks(
+            cluster.arn().unwrap_or_default(),
+            &current.config.tags,
+            &config.tags,
+        )
+        .await?;
+        if current.config.kubernetes_version == config.kubernetes_version {
+            return Ok(Operation::completed(
+                format!("tag-cluster-{name}"),
+                format!("cluster/{name}"),
+            ));
+        }
+        let update = self
+            .inner
+            .clients
+            .eks
+            .update_cluster_version()
+            .name(name)
+            .version(&config.kubernetes_version)
+            .send()
+            .await
+            .or_aws(name)?;
+        let id = update
+            .update()
+            .and_then(|u| u.id())
+            .unwrap_or_default()
+            .to_string();
+        let (provider, cluster_name, update_id) = (self.clone(), name.to_string(), id.clone());
+        let poller = Poller::new(move || {
+            let (provider, cluster_name, update_id) =
+                (provider.clone(), cluster_name.clone(), update_id.clone());
+            async move {
+                let out = provider
+                    .inner
+                    .clients
+                    .eks
+                    .describe_update()
+                    .name(&cluster_name)
+                    .update_id(&update_id)
+                    .send()
+                    .await
+                    .or_aws(&cluster_name)?;
+                let update = out.update();
+                let errors = update
+                    .map(|u| {
+                        u.errors()
+                            .iter()
+                            .filter_map(|e| e.error_message())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default();
+                Ok(update_status(update.and_then(|u| u.status()), errors))
+            }
+        });
+        Ok(Operation::pending(id, format!("cluster/{name}"), poller))
+    }
+
+    async fn delete_cluster(&self, name: &str) -> Result<Operation> {
+        self.inner
+            .clients
+            .eks
+            .delete_cluster()
+            .name(name)
+            .send()
+            .await
+            .or_aws(name)?;
+        Ok(Operation::pending(
+            format!("delete-cluster-{name}"),
+            format!("cluster/{name}"),
+            self.cluster_poller(name, true),
+        ))
+    }
+
+    async fn list_clusters(&self, hub: &str) -> Result<Vec<ClusterState>> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .inner
+            .clients
+            .eks
+            .list_clusters()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            names.extend(page.or_aws("eks")?.clusters().iter().cloned());
+        }
+        let mut owned = Vec::new();
+        for name in names {
+            if let Some(cluster) = self.describe_cluster(&name).await? {
+                let state = self.cluster_state(&cluster);
+                if owned_by(&state.config.tags, hub) {
+                    owned.push(state);
+                }
+            }
+        }
+        Ok(owned)
+    }
+}

@@ -1,0 +1,298 @@
+//! Workload identities: an IAM role per identity, assumable only by one
+//! Kubernetes service account through the cluster's OIDC provider (IRSA),
+//! with an inline policy granting exactly the listed buckets.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use provider_core::operation::Operation;
+use provider_core::provider::*;
+use provider_core::{ErrorKind, Result};
+
+use crate::AwsProvider;
+use crate::error::{AwsResult, found, local};
+use crate::policy::{self, BUCKET_POLICY};
+
+pub(crate) fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value set")
+        })
+        .collect()
+}
+
+impl AwsProvider {
+    pub(crate) async fn role_tags(&self, role: &str) -> Result<BTreeMap<String, String>> {
+        let out = self
+            .inner
+            .clients
+            .iam
+            .list_role_tags()
+            .role_name(role)
+            .send()
+            .await
+            .or_aws(role)?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect())
+    }
+
+    /// Replaces a role's tags with `tags`.
+    pub(crate) async fn retag_role(
+        &self,
+        role: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let iam = &self.inner.clients.iam;
+        let current = self.role_tags(role).await?;
+        let stale: Vec<String> = current
+            .keys()
+            .filter(|k| !tags.contains_key(*k))
+            .cloned()
+            .collect();
+        if !stale.is_empty() {
+            iam.untag_role()
+                .role_name(role)
+                .set_tag_keys(Some(stale))
+                .send()
+                .await
+                .or_aws(role)?;
+        }
+        iam.tag_role()
+            .role_name(role)
+            .set_tags(Some(iam_tags(tags)))
+            .send()
+            .await
+            .or_aws(role)?;
+        Ok(())
+    }
+
+    /// Deletes a role with everything attached to it.
+    pub(crate) async fn delete_role(&self, role: &str) -> Result<()> {
+        let iam = &self.inner.clients.iam;
+        let inline = iam
+            .list_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .or_aws(role)?;
+        for name in inline.policy_names() {
+            iam.delete_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+                .or_aws(role)?;
+        }
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .or_aws(role)?;
+        for policy in attached.attached_policies() {
+            if let Some(arn) = policy.policy_arn() {
+                iam.detach_role_policy()
+                    .role_name(role)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .or_aws(role)?;
+            }
+        }
+        iam.delete_role()
+            .role_name(role)
+            .send()
+            .await
+            .or_aws(role)?;
+        Ok(())
+    }
+
+    async fn read_identity(&self, name: &str) -> Result<Option<IdentityState>> {
+        let iam = &self.inner.clients.iam;
+        let Some(role) = found(iam.get_role().role_name(name).send().await.or_aws(name))? else {
+            return Ok(None);
+        };
+        let Some(role) = role.role() else {
+            return Ok(None);
+        };
+        let tags = self.role_tags(name).await?;
+        let trust = role.assume_role_policy_document().and_then(policy::decode);
+        let account = trust.as_ref().and_then(policy::trusted_service_account);
+        let inline = found(
+            iam.get_role_policy()
+                .role_name(name)
+                .policy_name(BUCKET_POLICY)
+                .send()
+                .await
+                .or_aws(name),
+        )?;
+        let grants = inline
+            .and_then(|p| policy::decode(p.policy_document()))
+            .map(|p| policy::granted_buckets(&p))
+            .unwrap_or_default();
+        // On AWS the cluster's physical name is the hub name (names::cluster).
+        let binding = account.map(|service_account| IdentityBinding {
+            cluster: tags.get(TAG_CLUSTER).cloned().unwrap_or_default(),
+            service_account,
+            grants,
+        });
+        Ok(Some(IdentityState {
+            config: IdentityConfig {
+                name: name.into(),
+                tags,
+            },
+            status: ResourceStatus::Ready,
+            principal: role.arn().to_string(),
+            binding,
+        }))
+    }
+}
+
+#[async_trait]
+impl IdentityOps for AwsProvider {
+    async fn create_identity(&self, config: &IdentityConfig) -> Result<Operation> {
+        let name = config.name.as_str();
+        self.inner
+            .clients
+            .iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(policy::trust_nobody())
+            .description("hubforge workload identity")
+            .set_tags(Some(iam_tags(&config.tags)))
+            .send()
+            .await
+            .or_aws_create(name)?;
+        Ok(Operation::completed(
+            format!("create-role-{name}"),
+            format!("identity/{name}"),
+        ))
+    }
+
+    async fn get_identity(&self, name: &str) -> Result<Option<IdentityState>> {
+        self.read_identity(name).await
+    }
+
+    async fn update_identity(&self, config: &IdentityConfig) -> Result<Operation> {
+        self.retag_role(&config.name, &config.tags).await?;
+        Ok(Operation::completed(
+            format!("update-role-{}", config.name),
+            format!("identity/{}", config.name),
+        ))
+    }
+
+    async fn bind_identity(&self, name: &str, binding: &IdentityBinding) -> Result<Operation> {
+        let iam = &self.inner.clients.iam;
+        let cluster = self
+            .describe_cluster(&binding.cluster)
+            .await?
+            .ok_or_else(|| {
+                local(
+                    ErrorKind::NotFound,
+                    &binding.cluster,
+                    "the binding names a cluster that does not exist",
+                )
+            })?;
+        let issuer = cluster
+            .identity()
+            .and_then(|i| i.oidc())
+            .and_then(|o| o.issuer())
+            .ok_or_else(|| {
+                local(
+                    ErrorKind::Conflict,
+                    &binding.cluster,
+                    "the cluster has no OIDC issuer yet",
+                )
+            })?;
+        let issuer = issuer.trim_start_matches("https://");
+        // IAM accepts any ARN; a grant of a bucket that is not there is a mistake.
+        for bucket in binding.grants.keys() {
+            if found(
+                self.inner
+                    .clients
+                    .s3
+                    .head_bucket()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .or_aws(bucket),
+            )?
+            .is_none()
+            {
+                return Err(local(
+                    ErrorKind::NotFound,
+                    bucket,
+                    "the binding grants a bucket that does not exist",
+                ));
+            }
+        }
+        let account = self.inner.account().await?;
+        let provider_arn = format!("arn:aws:iam::{account}:oidc-provider/{issuer}");
+        iam.update_assume_role_policy()
+            .role_name(name)
+            .policy_document(policy::trust_service_account(
+                &provider_arn,
+                issuer,
+                &binding.service_account,
+            ))
+            .send()
+            .await
+            .or_aws(name)?;
+        if binding.grants.is_empty() {
+            if let Err(error) = iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(BUCKET_POLICY)
+                .send()
+                .await
+                .or_aws(name)
+                && error.kind() != &ErrorKind::NotFound
+            {
+                return Err(error);
+            }
+        } else {
+            iam.put_role_policy()
+                .role_name(name)
+                .policy_name(BUCKET_POLICY)
+                .policy_document(policy::bucket_access(&binding.grants))
+                .send()
+                .await
+                .or_aws(name)?;
+        }
+        Ok(Operation::completed(
+            format!("bind-role-{name}"),
+            format!("identity/{name}"),
+        ))
+    }
+
+    async fn delete_identity(&self, name: &str) -> Result<Operation> {
+        self.delete_role(name).await?;
+        Ok(Operation::completed(
+            format!("delete-role-{name}"),
+            format!("identity/{name}"),
+        ))
+    }
+
+    async fn list_identities(&self, hub: &str) -> Result<Vec<IdentityState>> {
+        let mut owned = Vec::new();
+        for role in self.owned_roles(hub).await? {
+            let tags = self.role_tags(&role).await?;
+            if tags
+                .get(TAG_RESOURCE)
+                .is_some_and(|t| t.starts_with("identity--"))
+                && let Some(state) = self.read_identity(&role).await?
+            {
+                owned.push(state);
+            }
+        }
+        Ok(owned)
+    }
+}

@@ -1,0 +1,440 @@
+//! EKS managed node groups: scaling, instance type, spot capacity, Amazon
+//! Linux 2023 images (the NVIDIA variant for GPU types), labels, taints,
+//! disk size, the node role, and the cluster-autoscaler discovery tags.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_eks::types::{
+    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint as EksTaint,
+    TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
+};
+use provider_core::names;
+use provider_core::operation::{Operation, OperationStatus, Progress};
+use provider_core::provider::*;
+use provider_core::validate::Taint;
+use provider_core::{Cloud, ErrorKind, Result};
+
+use crate::cluster::update_status;
+use crate::error::{AwsResult, found, local};
+use crate::{AwsProvider, Poller};
+
+/// Instance families with NVIDIA GPUs, which need the NVIDIA AMI.
+const GPU_FAMILIES: &[&str] = &["g4dn", "g5", "g6", "g6e", "p3", "p4d", "p5"];
+
+/// Tags the cluster autoscaler discovers node groups by. Added on create
+/// and left out when reading, so they never show as drift.
+fn autoscaler_tags(cluster: &str) -> [(String, String); 2] {
+    [
+        ("k8s.io/cluster-autoscaler/enabled".into(), "true".into()),
+        (
+            format!("k8s.io/cluster-autoscaler/{cluster}"),
+            "owned".into(),
+        ),
+    ]
+}
+
+fn ami_for(instance_type: &str) -> AmiTypes {
+    let family = instance_type.split('.').next().unwrap_or_default();
+    if GPU_FAMILIES.contains(&family) {
+        AmiTypes::Al2023X8664Nvidia
+    } else {
+        AmiTypes::Al2023X8664Standard
+    }
+}
+
+fn eks_taint(taint: &Taint) -> EksTaint {
+    let effect = match taint.effect.as_str() {
+        "NoExecute" => TaintEffect::NoExecute,
+        "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+        _ => TaintEffect::NoSchedule,
+    };
+    EksTaint::builder()
+        .key(&taint.key)
+        .value(&taint.value)
+        .effect(effect)
+        .build()
+}
+
+fn core_taint(taint: &EksTaint) -> Taint {
+    let effect = match taint.effect() {
+        Some(TaintEffect::NoExecute) => "NoExecute",
+        Some(TaintEffect::PreferNoSchedule) => "PreferNoSchedule",
+        _ => "NoSchedule",
+    };
+    Taint {
+        key: taint.key().unwrap_or_default().into(),
+        value: taint.value().unwrap_or_default().into(),
+        effect: effect.into(),
+    }
+}
+
+fn status_of(status: Option<&NodegroupStatus>) -> ResourceStatus {
+    match status {
+        Some(NodegroupStatus::Active) => ResourceStatus::Ready,
+        Some(NodegroupStatus::Creating) => ResourceStatus::Creating,
+        Some(NodegroupStatus::Updating) => ResourceStatus::Updating,
+        Some(NodegroupStatus::Deleting) => ResourceStatus::Deleting,
+        Some(other) => ResourceStatus::Failed(other.as_str().to_string()),
+        None => ResourceStatus::Failed("no status".into()),
+    }
+}
+
+impl AwsProvider {
+    async fn describe_nodegroup(&self, cluster: &str, name: &str) -> Result<Option<Nodegroup>> {
+        let out = found(
+            self.inner
+                .clients
+                .eks
+                .describe_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(name)
+                .send()
+                .await
+                .or_aws(name),
+        )?;
+        Ok(out.and_then(|o| o.nodegroup().cloned()))
+    }
+
+    fn pool_state(&self, cluster: &str, group: &Nodegroup) -> NodePoolState {
+        let scaling = group.scaling_config();
+        let hidden: Vec<String> = autoscaler_tags(cluster)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let tags: BTreeMap<String, String> = group
+            .tags()
+            .map(|t| {
+                t.iter()
+                    .filter(|(k, _)| !hidden.contains(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut taints: Vec<Taint> = group.taints().iter().map(core_taint).collect();
+        taints.sort();
+        NodePoolState {
+            config: NodePoolConfig {
+                name: group.nodegroup_name().unwrap_or_default().into(),
+                instance_type: group.instance_types().first().cloned().unwrap_or_default(),
+                accelerator: None,
+                min: scaling
+                    .and_then(|s| s.min_size())
+                    .unwrap_or_default()
+                    .max(0) as u32,
+                max: scaling
+                    .and_then(|s| s.max_size())
+                    .unwrap_or_default()
+                    .max(0) as u32,
+                spot: group.capacity_type() == Some(&CapacityTypes::Spot),
+                disk_gib: group.disk_size().map(|d| d as u32),
+                labels: group
+                    .labels()
+                    .map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+                taints,
+                tags,
+            },
+            status: status_of(group.status()),
+        }
+    }
+
+    fn pool_poller(&self, cluster: &str, name: &str, gone_is_success: bool) -> Box<Poller> {
+        let (provider, cluster, name) = (self.clone(), cluster.to_string(), name.to_string());
+        Poller::new(move || {
+            let (provider, cluster, name) = (provider.clone(), cluster.clone(), name.clone());
+            async move {
+                Ok(match provider.describe_nodegroup(&cluster, &name).await? {
+                    None if gone_is_success => OperationStatus::Succeeded,
+                    None => OperationStatus::Failed(local(
+                        ErrorKind::NotFound,
+                        &name,
+                        "the node group disappeared",
+                    )),
+                    Some(group) => match (status_of(group.status()), gone_is_success) {
+                        (ResourceStatus::Ready, false) => OperationStatus::Succeeded,
+                        (ResourceStatus::Failed(reason), _) => {
+                            let issues = group
+                                .health()
+                                .map(|h| {
+                                    h.issues()
+                                        .iter()
+                                        .filter_map(|i| i.message())
+                                        .collect::<Vec<_>>()
+                                        .join("; ")
+                                })
+                                .unwrap_or_default();
+                            OperationStatus::Failed(local(
+                                ErrorKind::Permanent,
+                                &name,
+                                format!("EKS reports the node group {reason}: {issues}"),
+                            ))
+                        }
+                        _ => OperationStatus::Running(Progress {
+                            status: group.status().map_or("UNKNOWN", |s| s.as_str()).to_string(),
+                            percent: None,
+                            retry_after: None,
+                        }),
+                    },
+                })
+            }
+        })
+    }
+}
+
+fn scaling(min: u32, max: u32, desired: u32) -> NodegroupScalingConfig {
+    NodegroupScalingConfig::builder()
+        .min_size(min as i32)
+        .max_size(max as i32)
+        .desired_size(desired.clamp(min, max) as i32)
+        .build()
+}
+
+#[async_trait]
+impl NodePoolOps for AwsProvider {
+    async fn create_node_pool(&self, cluster: &str, config: &NodePoolConfig) -> Result<Operation> {
+        let name = config.name.as_str();
+        if config.max == 0 || config.min > config.max {
+            return Err(local(
+                ErrorKind::InvalidSpec {
+                    path: "max".into(),
+                    reason: "max must be at least 1 and at least min".into(),
+                },
+                name,
+                "invalid scaling",
+            ));
+        }
+        // On AWS the cluster's physical name is the hub's name.
+        let subnets = self.inner.subnet_ids(self, cluster).await?;
+        let account = self.inner.account().await?;
+        let node_role = self
+            .inner
+            .role_arn(&account, &names::supporting(Cloud::Aws, cluster)[1].1);
+        let mut tags = config.tags.clone();
+        tags.extend(autoscaler_tags(cluster));
+        let capacity = if config.spot {
+            CapacityTypes::Spot
+        } else {
+            CapacityTypes::OnDemand
+        };
+        self.inner
+            .clients
+            .eks
+            .create_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .scaling_config(scaling(config.min, config.max, config.min))
+            .instance_types(&config.instance_type)
+            .ami_type(ami_for(&config.instance_type))
+            .capacity_type(capacity)
+            .node_role(node_role)
+            .set_subnets(Some(subnets))
+            .set_disk_size(config.disk_gib.map(|d| d as i32))
+            .set_labels(Some(config.labels.clone().into_iter().collect()))
+            .set_taints(Some(config.taints.iter().map(eks_taint).collect()))
+            .set_tags(Some(tags.into_iter().collect()))
+            .send()
+            .await
+            .or_aws_create(name)?;
+        Ok(Operation::pending(
+            format!("create-nodegroup-{name}"),
+            format!("node_pool/{cluster}/{name}"),
+            self.pool_poller(cluster, name, false),
+        ))
+    }
+
+    async fn get_node_pool(&self, cluster: &str, name: &str) -> Result<Option<NodePoolState>> {
+        Ok(self
+            .describe_nodegroup(cluster, name)
+            .await?
+            .map(|g| self.pool_state(cluster, &g)))
+    }
+
+    async fn update_node_pool(&self, cluster: &str, config: &NodePoolConfig) -> Result<Operation> {
+        let name = config.name.as_str();
+        let group = self
+            .describe_nodegroup(cluster, name)
+            .await?
+            .ok_or_else(|| local(ErrorKind::NotFound, name, "no such node group"))?;
+        let current = self.pool_state(cluster, &group).config;
+        let fixed = [
+            (
+                "instance_type",
+                current.instance_type != config.instance_type,
+            ),
+            ("spot", current.spot != config.spot),
+            (
+                "disk_gib",
+                config.disk_gib.is_some() && current.disk_gib != config.disk_gib,
+            ),
+        ];
+        if let Some((field, _)) = fixed.iter().find(|(_, changed)| *changed) {
+            return Err(local(
+                ErrorKind::Unsupported {
+                    operation: format!("change {field} of a node group in place"),
+                },
+                name,
+                format!("{field} is fixed when a node group is created; replace it instead"),
+            ));
+        }
+        self.retag_eks(
+            group.nodegroup_arn().unwrap_or_default(),
+            &current.tags,
+            &config.tags,
+        )
+        .await?;
+
+        let desired = group
+            .scaling_config()
+            .and_then(|s| s.desired_size())
+            .unwrap_or_default()
+            .max(0) as u32;
+        let mut request = self
+            .inner
+            .clients
+            .eks
+            .update_nodegroup_config()
+            .cluster_name(cluster)
+            .nodegroup_name(name);
+        let mut changed = false;
+        if (current.min, current.max) != (config.min, config.max) {
+            request = request.scaling_config(scaling(config.min, config.max, desired));
+            changed = true;
+        }
+        if current.labels != config.labels {
+            let removed: Vec<String> = current
+                .labels
+                .keys()
+                .filter(|k| !config.labels.contains_key(*k))
+                .cloned()
+                .collect();
+            let payload = UpdateLabelsPayload::builder()
+                .set_add_or_update_labels(Some(config.labels.clone().into_iter().collect()))
+                .set_remove_labels((!removed.is_empty()).then_some(removed));
+            request = request.labels(payload.build());
+            changed = true;
+        }
+        let mut wanted = config.taints.clone();
+        wanted.sort();
+        if current.taints != wanted {
+            let removed: Vec<EksTaint> = current
+                .taints
+                .iter()
+                .filter(|t| {
+                    !wanted
+                        .iter()
+                        .any(|w| w.key == t.key && w.effect == t.effect)
+                })
+                .map(eks_taint)
+                .collect();
+            let payload = UpdateTaintsPayload::builder()
+                .set_add_or_update_taints(Some(wanted.iter().map(eks_taint).collect()))
+                .set_remove_taints((!removed.is_empty()).then_some(removed));
+            request = request.taints(payload.build());
+            changed = true;
+        }
+        if !changed {
+            return Ok(Operation::completed(
+                format!("tag-nodegroup-{name}"),
+                format!("node_pool/{cluster}/{name}"),
+            ));
+        }
+        let update = request.send().await.or_aws(name)?;
+        let id = update
+            .update()
+            .and_then(|u| u.id())
+            .unwrap_or_default()
+            .to_string();
+        let (provider, cluster_name, group_name, update_id) = (
+            self.clone(),
+            cluster.to_string(),
+            name.to_string(),
+            id.clone(),
+        );
+        let poller = Poller::new(move || {
+            let (provider, cluster_name, group_name, update_id) = (
+                provider.clone(),
+                cluster_name.clone(),
+                group_name.clone(),
+                update_id.clone(),
+            );
+            async move {
+                let out = provider
+                    .inner
+                    .clients
+                    .eks
+                    .describe_update()
+                    .name(&cluster_name)
+                    .nodegroup_name(&group_name)
+                    .update_id(&update_id)
+                    .send()
+                    .await
+                    .or_aws(&group_name)?;
+                let update = out.update();
+                let errors = update
+                    .map(|u| {
+                        u.errors()
+                            .iter()
+                            .filter_map(|e| e.error_message())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default();
+                Ok(update_status(update.and_then(|u| u.status()), errors))
+            }
+        });
+        // moto answers update requests as already successful; so does this.
+        if update.update().and_then(|u| u.status())
+            == Some(&aws_sdk_eks::types::UpdateStatus::Successful)
+        {
+            return Ok(Operation::completed(
+                id,
+                format!("node_pool/{cluster}/{name}"),
+            ));
+        }
+        Ok(Operation::pending(
+            id,
+            format!("node_pool/{cluster}/{name}"),
+            poller,
+        ))
+    }
+
+    async fn delete_node_pool(&self, cluster: &str, name: &str) -> Result<Operation> {
+        self.inner
+            .clients
+            .eks
+            .delete_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .or_aws(name)?;
+        Ok(Operation::pending(
+            format!("delete-nodegroup-{name}"),
+            format!("node_pool/{cluster}/{name}"),
+            self.pool_poller(cluster, name, true),
+        ))
+    }
+
+    async fn list_node_pools(&self, cluster: &str) -> Result<Vec<NodePoolState>> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .inner
+            .clients
+            .eks
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            names.extend(page.or_aws(cluster)?.nodegroups().iter().cloned());
+        }
+        let mut pools = Vec::new();
+        for name in names {
+            if let Some(group) = self.describe_nodegroup(cluster, &name).await? {
+                pools.push(self.pool_state(cluster, &group));
+            }
+        }
+        Ok(pools)
+    }
+}
