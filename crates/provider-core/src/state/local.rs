@@ -57,13 +57,18 @@ fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> 
 }
 
 /// Creates the lock file only if there is none: the atomic step of locking.
+/// The lock is written whole to a private file first and then hard-linked
+/// into place, so no other process can ever read a half-written lock.
 fn create_lock(path: &Path, lock: &LockInfo) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    file.write_all(&serde_json::to_vec_pretty(lock).expect("a lock serializes"))?;
-    file.sync_all()
+    let private = path.with_extension(format!("{}.{}", std::process::id(), lock.id));
+    {
+        let mut file = std::fs::File::create(&private)?;
+        file.write_all(&serde_json::to_vec_pretty(lock).expect("a lock serializes"))?;
+        file.sync_all()?;
+    }
+    let linked = std::fs::hard_link(&private, path);
+    let _ = std::fs::remove_file(&private);
+    linked
 }
 
 #[async_trait]
