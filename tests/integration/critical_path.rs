@@ -26,7 +26,7 @@ async fn apply_wall_time_stays_near_the_critical_path() {
     .unwrap();
 
     let plan = engine.plan(&spec).await.unwrap();
-    let critical = testkit::critical_path(&plan, &LatencyModel::of(Cloud::Aws), time_scale);
+    let critical = LatencyModel::of(Cloud::Aws).critical_path(&plan, time_scale);
     let lock = engine.lock(&spec.name, "apply").await.unwrap();
     let report = engine.execute(&lock, &plan).await.unwrap();
     lock.release().await.unwrap();

@@ -1,5 +1,6 @@
 //! hubforge's integration tests: one binary, one module per concern.
 
+mod aws;
 mod cli;
 mod conformance;
 mod crash;

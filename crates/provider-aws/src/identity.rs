@@ -285,9 +285,10 @@ impl IdentityOps for AwsProvider {
         let mut owned = Vec::new();
         for role in self.owned_roles(hub).await? {
             let tags = self.role_tags(&role).await?;
-            if tags
+            // Supporting roles (cluster, nodes) are the hub's too, but not identities.
+            if !tags
                 .get(TAG_RESOURCE)
-                .is_some_and(|t| t.starts_with("identity--"))
+                .is_some_and(|t| t.starts_with("support--"))
                 && let Some(state) = self.read_identity(&role).await?
             {
                 owned.push(state);

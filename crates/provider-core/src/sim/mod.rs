@@ -118,6 +118,52 @@ impl LatencyModel {
     }
 }
 
+impl LatencyModel {
+    /// The length of the longest dependency chain of `plan` if every action
+    /// took exactly this model's latency at `time_scale`: the wall time a
+    /// perfect executor would need. Benchmarks compare real applies with it.
+    pub fn critical_path(&self, plan: &crate::engine::Plan, time_scale: f64) -> Duration {
+        use crate::engine::Step;
+        let cost = |step: &Step| -> Duration {
+            let latency = match step {
+                Step::CreateSupport(_) => self.support_create,
+                Step::DeleteSupport { .. } => self.support_delete,
+                Step::CreateCluster { initial_pools, .. } if initial_pools.is_empty() => {
+                    self.cluster_create
+                }
+                Step::CreateCluster { .. } => self.cluster_create + self.pool_create / 2,
+                Step::UpdateCluster { versions, .. } => self.cluster_update * versions.len() as u32,
+                Step::DeleteCluster { .. } => self.cluster_delete,
+                Step::CreatePool { .. } => self.pool_create,
+                Step::UpdatePool { .. } => self.pool_update,
+                Step::DeletePool { .. } => self.pool_delete,
+                Step::CreateBucket(_) => self.bucket_create,
+                Step::DeleteBucket { .. } => self.bucket_delete,
+                Step::CreateIdentity(_) => self.identity_create,
+                Step::DeleteIdentity { .. } => self.identity_delete,
+                Step::Bind { .. } => self.identity_bind,
+                Step::UpdateSupport(_)
+                | Step::UpdateBucket(_)
+                | Step::UpdateIdentity(_)
+                | Step::Await { .. } => Duration::ZERO,
+            };
+            latency.mul_f64(time_scale)
+        };
+        // Actions come in dependency order, so one pass finds each finish time.
+        let mut finish = vec![Duration::ZERO; plan.actions.len()];
+        for action in &plan.actions {
+            let start = action
+                .depends_on
+                .iter()
+                .map(|d| finish[*d])
+                .max()
+                .unwrap_or_default();
+            finish[action.id] = start + cost(&action.step);
+        }
+        finish.into_iter().max().unwrap_or_default()
+    }
+}
+
 /// Seeded fault injection: each API call fails with probability `rate`,
 /// as throttling, a temporary server error or a timeout; with
 /// `lose_answers`, some timeouts come after the change landed.

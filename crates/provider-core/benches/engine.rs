@@ -6,16 +6,16 @@
 //!   is instant, so what remains is hubforge's own work;
 //! - fleet planning: many hubs planned at once against one account.
 //!
-//!     cargo bench --bench engine
+//!     cargo bench -p provider-core --bench engine
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hubforge::Cloud;
-use hubforge::engine::Engine;
-use hubforge::sim::{LatencyModel, SimBuilder, SimCloud};
-use hubforge::spec::{HubClusterSpec, SpecFormat};
-use hubforge::state::LocalStateStore;
+use provider_core::Cloud;
+use provider_core::engine::Engine;
+use provider_core::sim::{LatencyModel, SimBuilder, SimCloud};
+use provider_core::spec::{HubClusterSpec, SpecFormat};
+use provider_core::state::LocalStateStore;
 
 fn reference() -> HubClusterSpec {
     let text = std::fs::read_to_string("examples/hubs/reference-hub.yaml")
@@ -44,7 +44,7 @@ async fn critical_path_ratio(cloud: Cloud, time_scale: f64) {
     let engine = engine(&sim, "critical");
     let spec = reference();
     let plan = engine.plan(&spec).await.expect("plan");
-    let critical = testkit::critical_path(&plan, &LatencyModel::of(cloud), time_scale);
+    let critical = LatencyModel::of(cloud).critical_path(&plan, time_scale);
     let lock = engine.lock(&spec.name, "apply").await.expect("lock");
     let report = engine.execute(&lock, &plan).await.expect("apply");
     lock.release().await.expect("unlock");
@@ -91,7 +91,7 @@ async fn overhead(rounds: u32) {
 async fn fleet(hubs: usize) {
     let sim = SimBuilder::new()
         .time_scale(0.0)
-        .quotas(hubforge::sim::Quotas {
+        .quotas(provider_core::sim::Quotas {
             clusters: hubs,
             buckets: hubs * 2,
             identities: hubs * 2,

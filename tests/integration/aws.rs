@@ -1,0 +1,615 @@
+//! provider-aws against moto, the AWS emulator. `scripts/with-moto` starts
+//! it and sets HUBFORGE_MOTO_ENDPOINT (`scripts/test-all` does this).
+//! What hubforge made is checked with the SDK directly, not through
+//! hubforge's own reads.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_s3::config::Credentials;
+use hubforge::aws::{AwsBuilder, AwsProvider, StaticCredentials};
+use provider_core::engine::{Desired, Engine, NodeId};
+use provider_core::provider::Provider;
+use provider_core::spec::{HubClusterSpec, SpecFormat};
+use provider_core::state::LocalStateStore;
+use serde_json::Value;
+
+use super::engine_cli::Workspace;
+use super::{example, stderr, stdout};
+
+const REGION: &str = "us-west-2";
+
+fn moto() -> String {
+    std::env::var("HUBFORGE_MOTO_ENDPOINT").expect(
+        "the AWS tests need moto: run them through scripts/with-moto (scripts/test-all does)",
+    )
+}
+
+async fn aws(subnets: Vec<String>) -> AwsProvider {
+    AwsBuilder::new()
+        .region(REGION)
+        .endpoint_url(moto())
+        .credentials(StaticCredentials::new("test", "test"))
+        .emulator(true)
+        .subnets(subnets)
+        .build()
+        .await
+        .expect("provider")
+}
+
+async fn sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(moto())
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await
+}
+
+fn s3(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// A VPC with two subnets made directly with the SDK: the "existing
+/// subnets" a spec may name, for the conformance suite.
+async fn existing_subnets() -> Vec<String> {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk().await);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().and_then(|v| v.vpc_id()).unwrap().to_string();
+    let mut subnets = Vec::new();
+    for (zone, block) in [
+        ("us-west-2a", "10.9.0.0/20"),
+        ("us-west-2b", "10.9.16.0/20"),
+    ] {
+        let out = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(block)
+            .availability_zone(zone)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(
+            out.subnet()
+                .and_then(|s| s.subnet_id())
+                .unwrap()
+                .to_string(),
+        );
+    }
+    subnets
+}
+
+async fn conformance_provider() -> Arc<dyn Provider> {
+    Arc::new(aws(existing_subnets().await).await)
+}
+
+/// moto gives every EKS cluster the same OIDC issuer URL (AWS gives each
+/// its own), so tests that register an OIDC provider take turns.
+static ISSUER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+mod conformance {
+    testkit::conformance_suite!(@cases super::conformance_provider().await;
+        cluster_lifecycle, duplicates_are_refused, missing_resources, node_pool_lifecycle,
+        pools_with_the_cluster, one_operation_per_cluster, operations_report_progress,
+        cluster_version_upgrade, bucket_lifecycle, identity_binding);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn supporting_resources() {
+        let _turn = super::ISSUER.lock().await;
+        testkit::supporting_resources(
+            testkit::Harness::new(super::conformance_provider().await, "cf").await,
+        )
+        .await;
+    }
+}
+
+fn reference(name: &str) -> HubClusterSpec {
+    let text = std::fs::read_to_string(example("reference-hub-aws.yaml")).unwrap();
+    HubClusterSpec {
+        name: name.into(),
+        ..HubClusterSpec::parse(&text, SpecFormat::Yaml).unwrap()
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode(document: &str) -> Value {
+    let bytes = document.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            out.push(
+                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16).unwrap(),
+            );
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    serde_json::from_slice(&out).unwrap_or_else(|_| serde_json::from_str(document).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_hub_is_built_as_specified_and_leaves_nothing_behind() {
+    let _turn = ISSUER.lock().await;
+    let hub = "refhub";
+    let spec = reference(hub);
+    let dir = std::env::temp_dir().join(format!("hubforge-aws-{}", std::process::id()));
+    let engine = Engine::new(
+        Arc::new(aws(vec![]).await),
+        Arc::new(LocalStateStore::new(&dir)),
+    );
+    let report = engine.apply(&spec).await.unwrap();
+    assert!(report.succeeded(), "{:?}", report.failed);
+    let graph = engine.graph(&spec).await.unwrap();
+    let bucket = |logical: &str| match &graph.node(&NodeId::Bucket(logical.into())).unwrap().desired
+    {
+        Desired::Bucket(b) => b.name.clone(),
+        _ => unreachable!(),
+    };
+
+    let sdk = sdk().await;
+    let (eks, iam, s3, ec2) = (
+        aws_sdk_eks::Client::new(&sdk),
+        aws_sdk_iam::Client::new(&sdk),
+        s3(&sdk),
+        aws_sdk_ec2::Client::new(&sdk),
+    );
+
+    // The cluster, its version and its ownership tags.
+    let cluster = eks.describe_cluster().name(hub).send().await.unwrap();
+    let cluster = cluster.cluster().unwrap();
+    assert_eq!(cluster.version(), Some("1.31"));
+    assert_eq!(
+        cluster
+            .tags()
+            .unwrap()
+            .get("hubforge-cluster")
+            .map(String::as_str),
+        Some(hub)
+    );
+    assert_eq!(
+        cluster.tags().unwrap().get("community").map(String::as_str),
+        Some("openscapes")
+    );
+    let logging = cluster.logging().unwrap().cluster_logging();
+    assert!(
+        logging.iter().any(|setup| setup.enabled() == Some(true)
+            && setup.types().iter().any(|t| t.as_str() == "audit")),
+        "{logging:?}"
+    );
+    let issuer = cluster
+        .identity()
+        .and_then(|i| i.oidc())
+        .and_then(|o| o.issuer())
+        .unwrap()
+        .trim_start_matches("https://")
+        .to_string();
+
+    // Node groups: scaling, instance types, labels, taints, capacity type, image.
+    let expected = [
+        (
+            "core",
+            "r5.xlarge",
+            1,
+            3,
+            "ON_DEMAND",
+            "AL2023_x86_64_STANDARD",
+            vec![("hub.jupyter.org/node-purpose", "core")],
+            vec![],
+        ),
+        (
+            "user-small",
+            "r5.xlarge",
+            0,
+            100,
+            "ON_DEMAND",
+            "AL2023_x86_64_STANDARD",
+            vec![("hub.jupyter.org/node-purpose", "user")],
+            vec![("hub.jupyter.org_dedicated", "user", "NO_SCHEDULE")],
+        ),
+        (
+            "user-gpu",
+            "g4dn.xlarge",
+            0,
+            10,
+            "SPOT",
+            "AL2023_x86_64_NVIDIA",
+            vec![],
+            vec![("nvidia.com/gpu", "present", "NO_SCHEDULE")],
+        ),
+        (
+            "dask",
+            "r5.4xlarge",
+            0,
+            200,
+            "SPOT",
+            "AL2023_x86_64_STANDARD",
+            vec![],
+            vec![],
+        ),
+    ];
+    for (name, instance, min, max, capacity, ami, labels, taints) in expected {
+        let group = eks
+            .describe_nodegroup()
+            .cluster_name(hub)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .unwrap();
+        let group = group.nodegroup().unwrap();
+        let scaling = group.scaling_config().unwrap();
+        assert_eq!(
+            (scaling.min_size(), scaling.max_size()),
+            (Some(min), Some(max)),
+            "{name}"
+        );
+        assert_eq!(group.instance_types(), [instance.to_string()], "{name}");
+        assert_eq!(
+            group.capacity_type().map(|c| c.as_str()),
+            Some(capacity),
+            "{name}"
+        );
+        assert_eq!(group.ami_type().map(|a| a.as_str()), Some(ami), "{name}");
+        let got_labels: BTreeMap<&str, &str> = group
+            .labels()
+            .map(|l| l.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+            .unwrap_or_default();
+        assert_eq!(got_labels, labels.into_iter().collect(), "{name}");
+        let got_taints: Vec<(&str, &str, &str)> = group
+            .taints()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap(),
+                    t.value().unwrap_or(""),
+                    t.effect().unwrap().as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(got_taints, taints, "{name}");
+        assert_eq!(
+            group
+                .tags()
+                .unwrap()
+                .get("k8s.io/cluster-autoscaler/enabled")
+                .map(String::as_str),
+            Some("true"),
+            "{name}"
+        );
+    }
+
+    // Buckets: encryption, public access block, versioning, lifecycle.
+    for (logical, versioned, expiry) in [("scratch", false, Some(7)), ("persistent", true, None)] {
+        let name = bucket(logical);
+        let sse = s3
+            .get_bucket_encryption()
+            .bucket(&name)
+            .send()
+            .await
+            .unwrap();
+        let rule = &sse.server_side_encryption_configuration().unwrap().rules()[0];
+        assert_eq!(
+            rule.apply_server_side_encryption_by_default()
+                .unwrap()
+                .sse_algorithm()
+                .as_str(),
+            "AES256"
+        );
+        let block = s3
+            .get_public_access_block()
+            .bucket(&name)
+            .send()
+            .await
+            .unwrap();
+        let block = block.public_access_block_configuration().unwrap();
+        assert_eq!(
+            (
+                block.block_public_acls(),
+                block.ignore_public_acls(),
+                block.block_public_policy(),
+                block.restrict_public_buckets()
+            ),
+            (Some(true), Some(true), Some(true), Some(true))
+        );
+        // moto's versioning answer is not S3's shape (the SDK cannot parse
+        // it), so read its status from the raw body.
+        let versioning = match s3.get_bucket_versioning().bucket(&name).send().await {
+            Ok(out) => out
+                .status()
+                .map(|s| s.as_str() == "Enabled")
+                .unwrap_or(false),
+            Err(error) => {
+                String::from_utf8_lossy(error.raw_response().unwrap().body().bytes().unwrap())
+                    .contains("<Status>Enabled</Status>")
+            }
+        };
+        assert_eq!(versioning, versioned, "{logical}");
+        let lifecycle = s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(&name)
+            .send()
+            .await
+            .ok();
+        let days = lifecycle.and_then(|l| {
+            l.rules()
+                .first()
+                .and_then(|r| r.expiration())
+                .and_then(|e| e.days())
+        });
+        assert_eq!(days, expiry, "{logical}");
+    }
+
+    // Identities: trusted by exactly one service account through the OIDC
+    // provider, granted exactly their buckets.
+    for (identity, namespace, read_write, read_only) in [
+        (
+            "staging-users",
+            "staging",
+            vec!["scratch", "persistent"],
+            vec![],
+        ),
+        ("prod-users", "prod", vec!["scratch"], vec!["persistent"]),
+    ] {
+        let role = format!("{hub}-{identity}");
+        let got = iam.get_role().role_name(&role).send().await.unwrap();
+        let trust = decode(got.role().unwrap().assume_role_policy_document().unwrap());
+        let statement = &trust["Statement"][0];
+        assert_eq!(
+            statement["Principal"]["Federated"].as_str().unwrap(),
+            format!("arn:aws:iam::123456789012:oidc-provider/{issuer}")
+        );
+        assert_eq!(
+            statement["Condition"]["StringEquals"][format!("{issuer}:sub")],
+            format!("system:serviceaccount:{namespace}:user-sa")
+        );
+        let policy = iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name("hubforge-buckets")
+            .send()
+            .await
+            .unwrap();
+        let policy = decode(policy.policy_document());
+        let mut writable = Vec::new();
+        let mut readable = Vec::new();
+        for statement in policy["Statement"].as_array().unwrap() {
+            let actions = statement["Action"].to_string();
+            for resource in statement["Resource"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+            {
+                assert!(
+                    resource.starts_with("arn:aws:s3:::") && resource != "arn:aws:s3:::*",
+                    "{resource}"
+                );
+                if let Some(object) = resource.strip_suffix("/*") {
+                    if actions.contains("s3:PutObject") {
+                        writable.push(object.to_string())
+                    } else {
+                        readable.push(object.to_string())
+                    }
+                }
+            }
+        }
+        let arns = |names: &[&str]| -> Vec<String> {
+            let mut arns: Vec<String> = names
+                .iter()
+                .map(|n| format!("arn:aws:s3:::{}", bucket(n)))
+                .collect();
+            arns.sort();
+            arns
+        };
+        writable.sort();
+        readable.sort();
+        assert_eq!(
+            (writable, readable),
+            (arns(&read_write), arns(&read_only)),
+            "{identity}"
+        );
+    }
+    let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+    assert!(
+        providers
+            .open_id_connect_provider_list()
+            .iter()
+            .any(|p| p.arn().unwrap().ends_with(&issuer))
+    );
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:hubforge-cluster")
+                .values(hub)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1);
+
+    // Nothing left to change.
+    let plan = engine.plan(&spec).await.unwrap();
+    assert!(!plan.has_changes(), "{}", plan.render(false));
+
+    // Destroy leaves nothing tagged as the hub's, VPC included.
+    let (report, leaks) = engine.destroy(&spec, false).await.unwrap();
+    assert!(
+        report.succeeded() && leaks.is_empty(),
+        "{:?} {leaks:?}",
+        report.failed
+    );
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:hubforge-cluster")
+                .values(hub)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(vpcs.vpcs().is_empty());
+    assert!(
+        !eks.list_clusters()
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+            .iter()
+            .any(|c| c == hub)
+    );
+    let roles = iam.list_roles().send().await.unwrap();
+    assert!(
+        !roles
+            .roles()
+            .iter()
+            .any(|r| r.role_name().starts_with(&format!("{hub}-")))
+    );
+    let buckets = s3.list_buckets().send().await.unwrap();
+    assert!(
+        !buckets
+            .buckets()
+            .iter()
+            .any(|b| b.name().unwrap().starts_with(&format!("{hub}-")))
+    );
+    let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+    assert!(
+        !providers
+            .open_id_connect_provider_list()
+            .iter()
+            .any(|p| p.arn().unwrap().ends_with(&issuer))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn aws_env(command: &mut std::process::Command) -> &mut std::process::Command {
+    command
+        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", REGION)
+        .env("HUBFORGE_AWS_EMULATOR", "moto")
+        .env_remove("AWS_PROFILE")
+}
+
+#[test]
+fn cli_applies_the_reference_hub_on_aws_with_the_progress_view() {
+    let _turn = ISSUER.blocking_lock();
+    let ws = Workspace::new("aws-cli");
+    let text = std::fs::read_to_string(example("reference-hub-aws.yaml"))
+        .unwrap()
+        .replace("name: openscapes\n", "name: clihub\n");
+    std::fs::write(&ws.spec, text).unwrap();
+    let apply = aws_env(&mut ws.command(&["apply", "--auto-approve"], 0.0))
+        .output()
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
+    assert!(
+        stdout(&apply).contains("Plan: 15 to create"),
+        "{}",
+        stdout(&apply)
+    );
+    assert!(
+        stderr(&apply).contains("cluster (clihub): Creation complete"),
+        "{}",
+        stderr(&apply)
+    );
+    assert!(
+        stderr(&apply).contains("support/network (clihub-vpc): Creation complete"),
+        "{}",
+        stderr(&apply)
+    );
+
+    let plan = aws_env(&mut ws.command(&["plan", "--detailed-exitcode"], 0.0))
+        .output()
+        .unwrap();
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&plan),
+        stderr(&plan)
+    );
+
+    let destroy = aws_env(&mut ws.command(&["destroy", "--auto-approve"], 0.0))
+        .output()
+        .unwrap();
+    assert_eq!(destroy.status.code(), Some(0), "{}", stderr(&destroy));
+    assert!(
+        stderr(&destroy).contains("Leak check: nothing tagged for hub clihub remains."),
+        "{}",
+        stderr(&destroy)
+    );
+}
+
+#[test]
+fn two_processes_contend_for_the_s3_state_lock() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bucket = format!("hubforge-state-{}", std::process::id());
+    runtime.block_on(async {
+        let s3 = s3(&sdk().await);
+        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+            .build();
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(location)
+            .send()
+            .await
+            .unwrap();
+    });
+    // A sim hub (fast, local) whose state and lock live in S3.
+    let ws = Workspace::new("s3-lock");
+    let state = format!("s3://{bucket}/team");
+    let spawn = || {
+        aws_env(&mut ws.command(&["apply", "--auto-approve", "--state", &state], 0.003))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
+    assert!(
+        codes.contains(&Some(0)) && codes.contains(&Some(1)),
+        "{codes:?}: {} / {}",
+        stderr(&outputs[0]),
+        stderr(&outputs[1])
+    );
+    let loser = outputs.iter().find(|o| o.status.code() == Some(1)).unwrap();
+    assert!(
+        stderr(loser).contains("hub openscapes is locked by"),
+        "{}",
+        stderr(loser)
+    );
+
+    let mut list = std::process::Command::new(env!("CARGO_BIN_EXE_hubforge"));
+    list.args(["state", "list", "--state", &state]);
+    let listed = aws_env(&mut list).output().unwrap();
+    let listed = stdout(&listed);
+    assert!(
+        listed.contains("openscapes: 15 resources") && !listed.contains("locked by"),
+        "{listed}"
+    );
+}
