@@ -64,9 +64,11 @@ fn provider_for(
                     .as_ref()
                     .map(|a| a.subnets.clone())
                     .unwrap_or_default();
+                let private_nodes = spec.aws.as_ref().is_some_and(|a| a.private_nodes);
                 let builder = hubforge::aws::AwsBuilder::from_env()
                     .region(region.name())
-                    .subnets(subnets);
+                    .subnets(subnets)
+                    .private_nodes(private_nodes);
                 Ok(Arc::new(runtime.block_on(builder.build())?))
             }
             #[cfg(not(feature = "aws"))]

@@ -16,6 +16,7 @@ pub struct AwsBuilder {
     pub(crate) endpoint_url: Option<String>,
     pub(crate) credentials: Option<StaticCredentials>,
     pub(crate) subnets: Vec<String>,
+    pub(crate) private_nodes: bool,
     pub(crate) emulator: bool,
     pub(crate) path_style: bool,
     pub(crate) poll_interval: Option<Duration>,
@@ -67,6 +68,13 @@ impl AwsBuilder {
     /// in different availability zones) instead of creating a VPC.
     pub fn subnets(mut self, subnets: Vec<String>) -> AwsBuilder {
         self.subnets = subnets;
+        self
+    }
+
+    /// Nodes in private subnets behind a NAT gateway (in the VPC hubforge
+    /// creates); the default is public subnets and no NAT bill.
+    pub fn private_nodes(mut self, private: bool) -> AwsBuilder {
+        self.private_nodes = private;
         self
     }
 

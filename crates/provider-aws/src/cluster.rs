@@ -191,7 +191,7 @@ impl ClusterOps for AwsProvider {
             .get(TAG_CLUSTER)
             .cloned()
             .unwrap_or_else(|| name.to_string());
-        let subnets = self.inner.subnet_ids(self, &hub).await?;
+        let subnets = self.inner.subnet_ids(self, &hub, false).await?;
         let account = self.inner.account().await?;
         let role = self
             .inner

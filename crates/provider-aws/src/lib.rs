@@ -53,6 +53,7 @@ pub(crate) struct Inner {
     pub region: String,
     pub account: tokio::sync::OnceCell<String>,
     pub subnets: Vec<String>,
+    pub private_nodes: bool,
     pub emulator: bool,
     pub poll_interval: Duration,
 }
@@ -77,6 +78,7 @@ impl AwsProvider {
                 region,
                 account: tokio::sync::OnceCell::new(),
                 subnets: builder.subnets,
+                private_nodes: builder.private_nodes,
                 emulator: builder.emulator,
                 poll_interval,
             }),
@@ -107,17 +109,25 @@ impl Inner {
             .cloned()
     }
 
-    /// Subnet ids for the hub's cluster and nodes: the spec's own, or the
-    /// hub VPC's.
-    pub async fn subnet_ids(&self, provider: &AwsProvider, hub: &str) -> Result<Vec<String>> {
+    /// Subnet ids for the hub's cluster (`for_nodes: false`) or its nodes:
+    /// the spec's own, or the hub VPC's (its private ones for nodes when
+    /// nodes are private).
+    pub async fn subnet_ids(
+        &self,
+        provider: &AwsProvider,
+        hub: &str,
+        for_nodes: bool,
+    ) -> Result<Vec<String>> {
         if !self.subnets.is_empty() {
             return Ok(self.subnets.clone());
         }
         #[cfg(feature = "vpc")]
-        return provider.vpc_subnet_ids(hub).await;
+        return provider
+            .vpc_subnet_ids(hub, for_nodes && self.private_nodes)
+            .await;
         #[cfg(not(feature = "vpc"))]
         {
-            let _ = provider;
+            let _ = (provider, for_nodes);
             Err(error::local(
                 provider_core::ErrorKind::InvalidSpec {
                     path: "aws.subnets".into(),

@@ -1,5 +1,7 @@
 //! The hub's VPC: public subnets in two availability zones (EKS needs two),
 //! an internet gateway and a route table — no NAT gateway, so no NAT bill.
+//! With `private_nodes`, also private subnets whose route to the internet
+//! is a NAT gateway in the first public subnet; node groups go there.
 //!
 //! Creating is an *ensure*: it finds the VPC by its tags and adds whatever
 //! is missing, so a run killed half-way through is completed by the next.
@@ -18,6 +20,10 @@ use crate::error::{AwsResult, local};
 
 /// Subnet blocks inside the VPC's /16, one per availability zone.
 const SUBNET_BLOCKS: [&str; 2] = ["10.0.0.0/19", "10.0.32.0/19"];
+/// Private subnet blocks, with `private_nodes`.
+const PRIVATE_BLOCKS: [&str; 2] = ["10.0.64.0/19", "10.0.96.0/19"];
+/// Which subnets are private: a tag hubforge puts on every subnet it makes.
+const SUBNET_ROLE: &str = "hubforge-subnet";
 
 fn tag_spec(
     kind: ResourceType,
@@ -41,6 +47,23 @@ fn tag_spec(
         .build()
 }
 
+/// What is there of a network.
+struct NetworkFacts {
+    /// What a half-made network lacks.
+    gaps: Result<(), String>,
+    /// It has private subnets or a NAT gateway.
+    private: bool,
+}
+
+/// `public` or `private`, from the tag hubforge puts on its subnets.
+fn subnet_role(subnet: &Subnet) -> Option<&str> {
+    subnet
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(SUBNET_ROLE))
+        .and_then(|t| t.value())
+}
+
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
@@ -48,7 +71,7 @@ fn filter(name: &str, value: &str) -> Filter {
 fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-        .filter(|(k, _)| k != "Name")
+        .filter(|(k, _)| k != "Name" && k != SUBNET_ROLE)
         .collect()
 }
 
@@ -80,8 +103,12 @@ impl AwsProvider {
         Ok(out.subnets().to_vec())
     }
 
-    /// The hub VPC's subnet ids.
-    pub(crate) async fn vpc_subnet_ids(&self, hub: &str) -> Result<Vec<String>> {
+    /// The hub VPC's subnet ids: every subnet, or only the private ones.
+    pub(crate) async fn vpc_subnet_ids(
+        &self,
+        hub: &str,
+        private_only: bool,
+    ) -> Result<Vec<String>> {
         let name = format!("{hub}-vpc");
         let vpc = self.vpc_named(&name).await?.ok_or_else(|| {
             local(
@@ -94,13 +121,14 @@ impl AwsProvider {
             .subnets_of(vpc.vpc_id().unwrap_or_default())
             .await?
             .iter()
+            .filter(|s| !private_only || subnet_role(s) == Some("private"))
             .filter_map(|s| s.subnet_id().map(str::to_string))
             .collect();
         if ids.len() < 2 {
             return Err(local(
                 ErrorKind::Conflict,
                 &name,
-                "the hub's VPC has fewer than two subnets yet",
+                "the hub's VPC has fewer than two such subnets yet",
             ));
         }
         Ok(ids)
@@ -255,6 +283,7 @@ impl AwsProvider {
                 format!("kubernetes.io/cluster/{cluster}"),
                 "shared".to_string(),
             ),
+            (SUBNET_ROLE.to_string(), "public".to_string()),
         ];
         for (zone, block) in zones.iter().zip(SUBNET_BLOCKS) {
             if existing.iter().any(|s| s.cidr_block() == Some(block)) {
@@ -293,30 +322,196 @@ impl AwsProvider {
                 .await
                 .or_aws(name)?;
         }
+        if config.properties.get("private_nodes").map(String::as_str) == Some("true") {
+            self.ensure_private_part(config, &vpc_id, &zones, &cluster)
+                .await?;
+        }
         Ok(())
     }
 
-    fn network_state(&self, name: &str, vpc: &Vpc, complete: Result<(), String>) -> SupportState {
+    /// Private subnets, a NAT gateway (with its address) in the first
+    /// public subnet, and a private route table through it.
+    async fn ensure_private_part(
+        &self,
+        config: &SupportConfig,
+        vpc_id: &str,
+        zones: &[String],
+        cluster: &str,
+    ) -> Result<()> {
+        let ec2 = &self.inner.clients.ec2;
+        let name = config.name.as_str();
+        let subnets = self.subnets_of(vpc_id).await?;
+        let public = subnets
+            .iter()
+            .find(|s| subnet_role(s) == Some("public"))
+            .and_then(|s| s.subnet_id())
+            .map(str::to_string);
+        let public = public.ok_or_else(|| {
+            local(
+                ErrorKind::Conflict,
+                name,
+                "the VPC has no public subnet for the NAT gateway yet",
+            )
+        })?;
+        let nat = match self.nat_gateways(vpc_id).await?.into_iter().next() {
+            Some(id) => id,
+            None => {
+                let address = ec2
+                    .allocate_address()
+                    .domain(aws_sdk_ec2::types::DomainType::Vpc)
+                    .tag_specifications(tag_spec(ResourceType::ElasticIp, name, &config.tags, &[]))
+                    .send()
+                    .await
+                    .or_aws(name)?;
+                let created = ec2
+                    .create_nat_gateway()
+                    .subnet_id(&public)
+                    .set_allocation_id(address.allocation_id().map(str::to_string))
+                    .tag_specifications(tag_spec(ResourceType::Natgateway, name, &config.tags, &[]))
+                    .send()
+                    .await
+                    .or_aws(name)?;
+                created
+                    .nat_gateway()
+                    .and_then(|n| n.nat_gateway_id())
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        };
+        let private_name = format!("{name}-private");
+        let tables = ec2
+            .describe_route_tables()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(filter("tag:Name", &private_name))
+            .send()
+            .await
+            .or_aws(name)?;
+        let table = match tables
+            .route_tables()
+            .first()
+            .and_then(|t| t.route_table_id())
+        {
+            Some(id) => id.to_string(),
+            None => {
+                let created = ec2
+                    .create_route_table()
+                    .vpc_id(vpc_id)
+                    .tag_specifications(tag_spec(
+                        ResourceType::RouteTable,
+                        &private_name,
+                        &config.tags,
+                        &[],
+                    ))
+                    .send()
+                    .await
+                    .or_aws(name)?;
+                let id = created
+                    .route_table()
+                    .and_then(|t| t.route_table_id())
+                    .unwrap_or_default()
+                    .to_string();
+                ec2.create_route()
+                    .route_table_id(&id)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .nat_gateway_id(&nat)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+                id
+            }
+        };
+        let k8s_tags = [
+            (
+                "kubernetes.io/role/internal-elb".to_string(),
+                "1".to_string(),
+            ),
+            (
+                format!("kubernetes.io/cluster/{cluster}"),
+                "shared".to_string(),
+            ),
+            (SUBNET_ROLE.to_string(), "private".to_string()),
+        ];
+        for (zone, block) in zones.iter().zip(PRIVATE_BLOCKS) {
+            if subnets.iter().any(|s| s.cidr_block() == Some(block)) {
+                continue;
+            }
+            let created = ec2
+                .create_subnet()
+                .vpc_id(vpc_id)
+                .cidr_block(block)
+                .availability_zone(zone)
+                .tag_specifications(tag_spec(
+                    ResourceType::Subnet,
+                    &format!("{private_name}-{zone}"),
+                    &config.tags,
+                    &k8s_tags,
+                ))
+                .send()
+                .await
+                .or_aws(name)?;
+            let subnet = created
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .unwrap_or_default()
+                .to_string();
+            ec2.associate_route_table()
+                .route_table_id(&table)
+                .subnet_id(&subnet)
+                .send()
+                .await
+                .or_aws(name)?;
+        }
+        Ok(())
+    }
+
+    /// NAT gateways of the VPC that are not deleted or failed.
+    async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<String>> {
+        let out = self
+            .inner
+            .clients
+            .ec2
+            .describe_nat_gateways()
+            .filter(filter("vpc-id", vpc_id))
+            .send()
+            .await
+            .or_aws(vpc_id)?;
+        Ok(out
+            .nat_gateways()
+            .iter()
+            .filter(|n| {
+                !matches!(
+                    n.state().map(|s| s.as_str()),
+                    Some("deleted") | Some("deleting") | Some("failed")
+                )
+            })
+            .filter_map(|n| n.nat_gateway_id().map(str::to_string))
+            .collect())
+    }
+
+    fn network_state(&self, name: &str, vpc: &Vpc, facts: NetworkFacts) -> SupportState {
         SupportState {
             config: SupportConfig {
                 kind: SupportKind::Network,
                 name: name.into(),
                 region: self.inner.region.clone(),
                 tags: tags_of(vpc.tags()),
-                properties: BTreeMap::from([(
-                    "cidr".to_string(),
-                    vpc.cidr_block().unwrap_or_default().to_string(),
-                )]),
+                properties: BTreeMap::from([
+                    (
+                        "cidr".to_string(),
+                        vpc.cidr_block().unwrap_or_default().to_string(),
+                    ),
+                    ("private_nodes".to_string(), facts.private.to_string()),
+                ]),
             },
-            status: match complete {
+            status: match facts.gaps {
                 Ok(()) => ResourceStatus::Ready,
                 Err(missing) => ResourceStatus::Failed(format!("incomplete network: {missing}")),
             },
         }
     }
 
-    /// What a half-made network lacks, if anything.
-    async fn network_gaps(&self, vpc_id: &str) -> Result<Result<(), String>> {
+    /// What a network has, and what a half-made one lacks.
+    async fn network_facts(&self, vpc_id: &str) -> Result<NetworkFacts> {
         let ec2 = &self.inner.clients.ec2;
         let gateways = ec2
             .describe_internet_gateways()
@@ -324,21 +519,35 @@ impl AwsProvider {
             .send()
             .await
             .or_aws(vpc_id)?;
-        if gateways.internet_gateways().is_empty() {
-            return Ok(Err("no internet gateway".into()));
-        }
-        if self.subnets_of(vpc_id).await?.len() < SUBNET_BLOCKS.len() {
-            return Ok(Err("fewer than two subnets".into()));
-        }
-        Ok(Ok(()))
+        let subnets = self.subnets_of(vpc_id).await?;
+        let count = |role: &str| {
+            subnets
+                .iter()
+                .filter(|s| subnet_role(s) == Some(role))
+                .count()
+        };
+        let nats = self.nat_gateways(vpc_id).await?;
+        let private = count("private") > 0 || !nats.is_empty();
+        let gaps = if gateways.internet_gateways().is_empty() {
+            Err("no internet gateway".to_string())
+        } else if count("public") < SUBNET_BLOCKS.len() {
+            Err("fewer than two public subnets".to_string())
+        } else if private && nats.is_empty() {
+            Err("no NAT gateway for the private subnets".to_string())
+        } else if private && count("private") < PRIVATE_BLOCKS.len() {
+            Err("fewer than two private subnets".to_string())
+        } else {
+            Ok(())
+        };
+        Ok(NetworkFacts { gaps, private })
     }
 
     pub(crate) async fn read_network(&self, name: &str) -> Result<Option<SupportState>> {
         let Some(vpc) = self.vpc_named(name).await? else {
             return Ok(None);
         };
-        let gaps = self.network_gaps(vpc.vpc_id().unwrap_or_default()).await?;
-        Ok(Some(self.network_state(name, &vpc, gaps)))
+        let facts = self.network_facts(vpc.vpc_id().unwrap_or_default()).await?;
+        Ok(Some(self.network_state(name, &vpc, facts)))
     }
 
     pub(crate) async fn owned_networks(&self, hub: &str) -> Result<Vec<SupportState>> {
@@ -361,10 +570,41 @@ impl AwsProvider {
                 .and_then(|t| t.value())
                 .unwrap_or_default()
                 .to_string();
-            let gaps = self.network_gaps(vpc.vpc_id().unwrap_or_default()).await?;
-            owned.push(self.network_state(&name, vpc, gaps));
+            let facts = self.network_facts(vpc.vpc_id().unwrap_or_default()).await?;
+            owned.push(self.network_state(&name, vpc, facts));
         }
         Ok(owned)
+    }
+
+    /// Retags the VPC; adds the private part when nodes become private.
+    /// Going back to public nodes is refused: node groups run in those
+    /// private subnets and the NAT gateway must stay while they do.
+    pub(crate) async fn update_network(&self, config: &SupportConfig) -> Result<()> {
+        let name = config.name.as_str();
+        let wanted = config.properties.get("private_nodes").map(String::as_str) == Some("true");
+        let current = self
+            .read_network(name)
+            .await?
+            .ok_or_else(|| local(ErrorKind::NotFound, name, "no such VPC"))?;
+        let private = current
+            .config
+            .properties
+            .get("private_nodes")
+            .map(String::as_str)
+            == Some("true");
+        if private && !wanted {
+            return Err(local(
+                ErrorKind::Unsupported {
+                    operation: "turn private nodes off".into(),
+                },
+                name,
+                "the hub's node groups run in private subnets; replace them or destroy the hub before turning `private_nodes` off",
+            ));
+        }
+        if wanted && !private {
+            self.ensure_network(config).await?;
+        }
+        self.retag_network(config).await
     }
 
     pub(crate) async fn retag_network(&self, config: &SupportConfig) -> Result<()> {
@@ -398,6 +638,43 @@ impl AwsProvider {
             .await?
             .ok_or_else(|| local(ErrorKind::NotFound, name, "no such VPC"))?;
         let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
+        // The NAT gateway first (it bills by the hour), then its address.
+        for nat in self.nat_gateways(&vpc_id).await? {
+            ec2.delete_nat_gateway()
+                .nat_gateway_id(&nat)
+                .send()
+                .await
+                .or_aws(name)?;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15 * 60);
+        while !self.nat_gateways(&vpc_id).await?.is_empty() {
+            if std::time::Instant::now() > deadline {
+                return Err(local(
+                    ErrorKind::Timeout,
+                    name,
+                    "the NAT gateway was not deleted within 15 minutes",
+                ));
+            }
+            tokio::time::sleep(self.inner.poll_interval).await;
+        }
+        let addresses = ec2
+            .describe_addresses()
+            .filters(filter("tag:Name", name))
+            .filters(filter("tag:hubforge-managed", "true"))
+            .send()
+            .await
+            .or_aws(name)?;
+        for allocation in addresses
+            .addresses()
+            .iter()
+            .filter_map(|a| a.allocation_id())
+        {
+            ec2.release_address()
+                .allocation_id(allocation)
+                .send()
+                .await
+                .or_aws(name)?;
+        }
         let tables = ec2
             .describe_route_tables()
             .filters(filter("vpc-id", &vpc_id))

@@ -205,7 +205,7 @@ impl NodePoolOps for AwsProvider {
             ));
         }
         // On AWS the cluster's physical name is the hub's name.
-        let subnets = self.inner.subnet_ids(self, cluster).await?;
+        let subnets = self.inner.subnet_ids(self, cluster, true).await?;
         let account = self.inner.account().await?;
         let node_role = self
             .inner

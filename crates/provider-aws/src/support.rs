@@ -221,6 +221,10 @@ impl SupportOps for AwsProvider {
             let properties = BTreeMap::from([
                 ("cidr".to_string(), "10.0.0.0/16".to_string()),
                 ("cluster".to_string(), hub.cluster.clone()),
+                (
+                    "private_nodes".to_string(),
+                    self.inner.private_nodes.to_string(),
+                ),
             ]);
             needs.push(need(
                 config(Network, format!("{}-vpc", hub.hub), properties),
@@ -365,7 +369,7 @@ impl SupportOps for AwsProvider {
                 }
             }
             #[cfg(feature = "vpc")]
-            SupportKind::Network => self.retag_network(config).await?,
+            SupportKind::Network => self.update_network(config).await?,
             _ => {}
         }
         Ok(Operation::completed(

@@ -160,6 +160,11 @@ pub struct AwsSettings {
     /// subnets for the hub.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subnets: Vec<String>,
+    /// Run nodes in private subnets that reach the internet through a NAT
+    /// gateway (which AWS bills by the hour and by the gigabyte). Default:
+    /// nodes in public subnets, no NAT bill.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private_nodes: bool,
 }
 
 /// Google Cloud-only settings.

@@ -157,6 +157,9 @@ fn check_provider_block(spec: &HubClusterSpec, out: &mut Problems) {
     // Blocks that are present are checked whichever provider is chosen, so a
     // spec stays ready to move.
     if let Some(aws) = &spec.aws {
+        if aws.private_nodes && !aws.subnets.is_empty() {
+            out.add("aws.private_nodes", "hubforge makes private subnets only in the VPC it creates; with `subnets` named, choose private subnets there instead");
+        }
         if aws.subnets.len() == 1 {
             out.add("aws.subnets", "EKS needs subnets in at least two availability zones; name two or more, or none to let hubforge create a VPC");
         }

@@ -616,6 +616,12 @@ fn plan_converge(b: &mut Builder<'_>) {
                 converge_simple(b, id, deps, simple, |s| {
                     let mut diffs = Vec::new();
                     tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
+                    // Only what the cloud reports back can be compared.
+                    for (key, observed) in &s.config.properties {
+                        if let Some(wanted) = desired.properties.get(key) {
+                            value_diff(key, observed, wanted, &mut diffs);
+                        }
+                    }
                     (diffs, Step::UpdateSupport(desired.clone()))
                 });
             }
