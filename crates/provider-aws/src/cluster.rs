@@ -123,6 +123,55 @@ impl AwsProvider {
         })
     }
 
+    /// Polls an EKS update (`describe_update`) of a cluster or, with
+    /// `nodegroup`, of one of its node groups.
+    pub(crate) fn update_poller(
+        &self,
+        cluster: &str,
+        nodegroup: Option<&str>,
+        update_id: &str,
+    ) -> Box<Poller> {
+        let (provider, cluster, nodegroup, update_id) = (
+            self.clone(),
+            cluster.to_string(),
+            nodegroup.map(str::to_string),
+            update_id.to_string(),
+        );
+        Poller::new(move || {
+            let (provider, cluster, nodegroup, update_id) = (
+                provider.clone(),
+                cluster.clone(),
+                nodegroup.clone(),
+                update_id.clone(),
+            );
+            async move {
+                let resource = nodegroup.clone().unwrap_or_else(|| cluster.clone());
+                let out = provider
+                    .inner
+                    .clients
+                    .eks
+                    .describe_update()
+                    .name(&cluster)
+                    .set_nodegroup_name(nodegroup)
+                    .update_id(&update_id)
+                    .send()
+                    .await
+                    .or_aws(&resource)?;
+                let update = out.update();
+                let errors = update
+                    .map(|u| {
+                        u.errors()
+                            .iter()
+                            .filter_map(|e| e.error_message())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default();
+                Ok(update_status(update.and_then(|u| u.status()), errors))
+            }
+        })
+    }
+
     /// Replaces an EKS resource's tags with `tags`.
     pub(crate) async fn retag_eks(
         &self,
@@ -270,34 +319,7 @@ impl ClusterOps for AwsProvider {
             .and_then(|u| u.id())
             .unwrap_or_default()
             .to_string();
-        let (provider, cluster_name, update_id) = (self.clone(), name.to_string(), id.clone());
-        let poller = Poller::new(move || {
-            let (provider, cluster_name, update_id) =
-                (provider.clone(), cluster_name.clone(), update_id.clone());
-            async move {
-                let out = provider
-                    .inner
-                    .clients
-                    .eks
-                    .describe_update()
-                    .name(&cluster_name)
-                    .update_id(&update_id)
-                    .send()
-                    .await
-                    .or_aws(&cluster_name)?;
-                let update = out.update();
-                let errors = update
-                    .map(|u| {
-                        u.errors()
-                            .iter()
-                            .filter_map(|e| e.error_message())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                    .unwrap_or_default();
-                Ok(update_status(update.and_then(|u| u.status()), errors))
-            }
-        });
+        let poller = self.update_poller(name, None, &id);
         Ok(Operation::pending(id, format!("cluster/{name}"), poller))
     }
 

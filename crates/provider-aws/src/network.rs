@@ -47,6 +47,12 @@ fn tag_spec(
         .build()
 }
 
+/// Where a route table's default route goes.
+enum RouteTarget<'a> {
+    InternetGateway(&'a str),
+    NatGateway(&'a str),
+}
+
 /// What is there of a network.
 struct NetworkFacts {
     /// What a half-made network lacks.
@@ -211,42 +217,14 @@ impl AwsProvider {
                 id
             }
         };
-        let tables = ec2
-            .describe_route_tables()
-            .filters(filter("vpc-id", &vpc_id))
-            .filters(filter("tag:Name", name))
-            .send()
-            .await
-            .or_aws(name)?;
-        let table = match tables
-            .route_tables()
-            .first()
-            .and_then(|t| t.route_table_id())
-        {
-            Some(id) => id.to_string(),
-            None => {
-                let created = ec2
-                    .create_route_table()
-                    .vpc_id(&vpc_id)
-                    .tag_specifications(tag_spec(ResourceType::RouteTable, name, &config.tags, &[]))
-                    .send()
-                    .await
-                    .or_aws(name)?;
-                let id = created
-                    .route_table()
-                    .and_then(|t| t.route_table_id())
-                    .unwrap_or_default()
-                    .to_string();
-                ec2.create_route()
-                    .route_table_id(&id)
-                    .destination_cidr_block("0.0.0.0/0")
-                    .gateway_id(&gateway)
-                    .send()
-                    .await
-                    .or_aws(name)?;
-                id
-            }
-        };
+        let table = self
+            .ensure_route_table(
+                &vpc_id,
+                name,
+                &config.tags,
+                RouteTarget::InternetGateway(&gateway),
+            )
+            .await?;
 
         let zones = ec2
             .describe_availability_zones()
@@ -379,47 +357,14 @@ impl AwsProvider {
             }
         };
         let private_name = format!("{name}-private");
-        let tables = ec2
-            .describe_route_tables()
-            .filters(filter("vpc-id", vpc_id))
-            .filters(filter("tag:Name", &private_name))
-            .send()
-            .await
-            .or_aws(name)?;
-        let table = match tables
-            .route_tables()
-            .first()
-            .and_then(|t| t.route_table_id())
-        {
-            Some(id) => id.to_string(),
-            None => {
-                let created = ec2
-                    .create_route_table()
-                    .vpc_id(vpc_id)
-                    .tag_specifications(tag_spec(
-                        ResourceType::RouteTable,
-                        &private_name,
-                        &config.tags,
-                        &[],
-                    ))
-                    .send()
-                    .await
-                    .or_aws(name)?;
-                let id = created
-                    .route_table()
-                    .and_then(|t| t.route_table_id())
-                    .unwrap_or_default()
-                    .to_string();
-                ec2.create_route()
-                    .route_table_id(&id)
-                    .destination_cidr_block("0.0.0.0/0")
-                    .nat_gateway_id(&nat)
-                    .send()
-                    .await
-                    .or_aws(name)?;
-                id
-            }
-        };
+        let table = self
+            .ensure_route_table(
+                vpc_id,
+                &private_name,
+                &config.tags,
+                RouteTarget::NatGateway(&nat),
+            )
+            .await?;
         let k8s_tags = [
             (
                 "kubernetes.io/role/internal-elb".to_string(),
@@ -462,6 +407,54 @@ impl AwsProvider {
                 .or_aws(name)?;
         }
         Ok(())
+    }
+
+    /// The route table named `table_name` in the VPC, made with a default
+    /// route to `target` if it is not there.
+    async fn ensure_route_table(
+        &self,
+        vpc_id: &str,
+        table_name: &str,
+        tags: &BTreeMap<String, String>,
+        target: RouteTarget<'_>,
+    ) -> Result<String> {
+        let ec2 = &self.inner.clients.ec2;
+        let tables = ec2
+            .describe_route_tables()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(filter("tag:Name", table_name))
+            .send()
+            .await
+            .or_aws(table_name)?;
+        if let Some(id) = tables
+            .route_tables()
+            .first()
+            .and_then(|t| t.route_table_id())
+        {
+            return Ok(id.to_string());
+        }
+        let created = ec2
+            .create_route_table()
+            .vpc_id(vpc_id)
+            .tag_specifications(tag_spec(ResourceType::RouteTable, table_name, tags, &[]))
+            .send()
+            .await
+            .or_aws(table_name)?;
+        let id = created
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_string();
+        let route = ec2
+            .create_route()
+            .route_table_id(&id)
+            .destination_cidr_block("0.0.0.0/0");
+        let route = match target {
+            RouteTarget::InternetGateway(gateway) => route.gateway_id(gateway),
+            RouteTarget::NatGateway(nat) => route.nat_gateway_id(nat),
+        };
+        route.send().await.or_aws(table_name)?;
+        Ok(id)
     }
 
     /// NAT gateways of the VPC that are not deleted or failed.

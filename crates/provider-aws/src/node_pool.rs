@@ -15,7 +15,6 @@ use provider_core::provider::*;
 use provider_core::validate::Taint;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::cluster::update_status;
 use crate::error::{AwsResult, found, local};
 use crate::{AwsProvider, Poller};
 
@@ -345,44 +344,7 @@ impl NodePoolOps for AwsProvider {
             .and_then(|u| u.id())
             .unwrap_or_default()
             .to_string();
-        let (provider, cluster_name, group_name, update_id) = (
-            self.clone(),
-            cluster.to_string(),
-            name.to_string(),
-            id.clone(),
-        );
-        let poller = Poller::new(move || {
-            let (provider, cluster_name, group_name, update_id) = (
-                provider.clone(),
-                cluster_name.clone(),
-                group_name.clone(),
-                update_id.clone(),
-            );
-            async move {
-                let out = provider
-                    .inner
-                    .clients
-                    .eks
-                    .describe_update()
-                    .name(&cluster_name)
-                    .nodegroup_name(&group_name)
-                    .update_id(&update_id)
-                    .send()
-                    .await
-                    .or_aws(&group_name)?;
-                let update = out.update();
-                let errors = update
-                    .map(|u| {
-                        u.errors()
-                            .iter()
-                            .filter_map(|e| e.error_message())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                    .unwrap_or_default();
-                Ok(update_status(update.and_then(|u| u.status()), errors))
-            }
-        });
+        let poller = self.update_poller(cluster, Some(name), &id);
         // moto answers update requests as already successful; so does this.
         if update.update().and_then(|u| u.status())
             == Some(&aws_sdk_eks::types::UpdateStatus::Successful)
