@@ -534,6 +534,53 @@ fn cli_applies_the_reference_hub_on_aws_with_the_progress_view() {
         stderr(&apply)
     );
 
+    let output = aws_env(&mut ws.command(&["output", "--json"], 0.0))
+        .output()
+        .unwrap();
+    let outputs: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let kubeconfig = outputs["kubeconfig"].as_str().unwrap();
+    assert!(
+        kubeconfig.contains("certificate-authority-data: ") && kubeconfig.contains("command: aws"),
+        "{kubeconfig}"
+    );
+    assert!(
+        kubeconfig.contains(
+            "args: [eks, get-token, --cluster-name, clihub, --region, us-west-2, --output, json]"
+        ),
+        "{kubeconfig}"
+    );
+    assert_eq!(
+        outputs["identities"]["prod-users"]["annotation"]["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::123456789012:role/clihub-prod-users"
+    );
+    let file = ws.dir.join("kubeconfig");
+    std::fs::write(&file, kubeconfig).unwrap();
+    match std::process::Command::new("kubectl")
+        .args(["config", "view", "--kubeconfig"])
+        .arg(&file)
+        .args([
+            "-o",
+            "jsonpath={.users[0].user.exec.command} {.clusters[0].cluster.server}",
+        ])
+        .output()
+    {
+        Ok(view) => {
+            assert!(
+                view.status.success(),
+                "kubectl rejects the kubeconfig: {}",
+                stderr(&view)
+            );
+            let shown = stdout(&view);
+            assert!(
+                shown.starts_with("aws https://") && shown.contains(".eks.amazonaws.com"),
+                "{shown}"
+            );
+        }
+        Err(_) => {
+            eprintln!("kubectl is not installed here: the kubeconfig was checked by its text only")
+        }
+    }
+
     let plan = aws_env(&mut ws.command(&["plan", "--detailed-exitcode"], 0.0))
         .output()
         .unwrap();
