@@ -18,8 +18,11 @@ use provider_core::spec::{HubClusterSpec, SpecFormat};
 use provider_core::state::LocalStateStore;
 
 fn reference() -> HubClusterSpec {
-    let text = std::fs::read_to_string("examples/hubs/reference-hub.yaml")
-        .expect("run from the repository root");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/hubs/reference-hub.yaml"
+    );
+    let text = std::fs::read_to_string(path).expect("the reference spec");
     HubClusterSpec::parse(&text, SpecFormat::Yaml).expect("reference spec parses")
 }
 
