@@ -12,7 +12,7 @@ use provider_core::operation::{Operation, OperationStatus, Progress};
 use provider_core::provider::*;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, found, local};
+use crate::error::{AwsResult, found, local, stale_tag_keys};
 use crate::{AwsProvider, Poller};
 
 /// The control-plane logs a hub operator needs to answer "who did what".
@@ -180,11 +180,7 @@ impl AwsProvider {
         tags: &BTreeMap<String, String>,
     ) -> Result<()> {
         let eks = &self.inner.clients.eks;
-        let stale: Vec<String> = current
-            .keys()
-            .filter(|k| !tags.contains_key(*k))
-            .cloned()
-            .collect();
+        let stale = stale_tag_keys(current, tags);
         if !stale.is_empty() {
             eks.untag_resource()
                 .resource_arn(arn)

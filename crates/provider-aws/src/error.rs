@@ -188,6 +188,18 @@ where
     }
 }
 
+/// Tag keys on a resource that the wanted tags no longer have.
+pub(crate) fn stale_tag_keys(
+    current: &std::collections::BTreeMap<String, String>,
+    wanted: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    current
+        .keys()
+        .filter(|k| !wanted.contains_key(*k))
+        .cloned()
+        .collect()
+}
+
 /// Whether the error says the thing does not exist.
 pub(crate) fn is_not_found(error: &Error) -> bool {
     error.kind() == &ErrorKind::NotFound

@@ -11,7 +11,7 @@ use provider_core::provider::*;
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, found, local};
+use crate::error::{AwsResult, found, local, stale_tag_keys};
 use crate::policy::{self, BUCKET_POLICY};
 
 pub(crate) fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
@@ -52,11 +52,7 @@ impl AwsProvider {
     ) -> Result<()> {
         let iam = &self.inner.clients.iam;
         let current = self.role_tags(role).await?;
-        let stale: Vec<String> = current
-            .keys()
-            .filter(|k| !tags.contains_key(*k))
-            .cloned()
-            .collect();
+        let stale = stale_tag_keys(&current, tags);
         if !stale.is_empty() {
             iam.untag_role()
                 .role_name(role)

@@ -47,6 +47,23 @@ fn tag_spec(
         .build()
 }
 
+/// Public subnets route through the internet gateway; private ones
+/// through the NAT gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SubnetRole {
+    Public,
+    Private,
+}
+
+impl SubnetRole {
+    fn tag(self) -> &'static str {
+        match self {
+            SubnetRole::Public => "public",
+            SubnetRole::Private => "private",
+        }
+    }
+}
+
 /// Where a route table's default route goes.
 enum RouteTarget<'a> {
     InternetGateway(&'a str),
@@ -249,57 +266,20 @@ impl AwsProvider {
                 ),
             ));
         }
-        let existing = self.subnets_of(&vpc_id).await?;
         let cluster = config
             .properties
             .get("cluster")
             .cloned()
             .unwrap_or_default();
-        let k8s_tags = [
-            ("kubernetes.io/role/elb".to_string(), "1".to_string()),
-            (
-                format!("kubernetes.io/cluster/{cluster}"),
-                "shared".to_string(),
-            ),
-            (SUBNET_ROLE.to_string(), "public".to_string()),
-        ];
-        for (zone, block) in zones.iter().zip(SUBNET_BLOCKS) {
-            if existing.iter().any(|s| s.cidr_block() == Some(block)) {
-                continue;
-            }
-            let subnet_name = format!("{name}-{zone}");
-            let created = ec2
-                .create_subnet()
-                .vpc_id(&vpc_id)
-                .cidr_block(block)
-                .availability_zone(zone)
-                .tag_specifications(tag_spec(
-                    ResourceType::Subnet,
-                    &subnet_name,
-                    &config.tags,
-                    &k8s_tags,
-                ))
-                .send()
-                .await
-                .or_aws(name)?;
-            let subnet = created
-                .subnet()
-                .and_then(|s| s.subnet_id())
-                .unwrap_or_default()
-                .to_string();
-            ec2.modify_subnet_attribute()
-                .subnet_id(&subnet)
-                .map_public_ip_on_launch(on.clone())
-                .send()
-                .await
-                .or_aws(name)?;
-            ec2.associate_route_table()
-                .route_table_id(&table)
-                .subnet_id(&subnet)
-                .send()
-                .await
-                .or_aws(name)?;
-        }
+        self.ensure_subnets(
+            config,
+            &vpc_id,
+            &zones,
+            SubnetRole::Public,
+            &table,
+            &cluster,
+        )
+        .await?;
         if config.properties.get("private_nodes").map(String::as_str) == Some("true") {
             self.ensure_private_part(config, &vpc_id, &zones, &cluster)
                 .await?;
@@ -365,19 +345,43 @@ impl AwsProvider {
                 RouteTarget::NatGateway(&nat),
             )
             .await?;
-        let k8s_tags = [
-            (
-                "kubernetes.io/role/internal-elb".to_string(),
-                "1".to_string(),
+        self.ensure_subnets(config, vpc_id, zones, SubnetRole::Private, &table, cluster)
+            .await?;
+        Ok(())
+    }
+
+    /// The subnets of one role, one per zone, tagged for Kubernetes load
+    /// balancers and for the hub, and routed through `table`.
+    async fn ensure_subnets(
+        &self,
+        config: &SupportConfig,
+        vpc_id: &str,
+        zones: &[String],
+        role: SubnetRole,
+        table: &str,
+        cluster: &str,
+    ) -> Result<()> {
+        let ec2 = &self.inner.clients.ec2;
+        let name = config.name.as_str();
+        let (blocks, elb_tag, prefix) = match role {
+            SubnetRole::Public => (SUBNET_BLOCKS, "kubernetes.io/role/elb", name.to_string()),
+            SubnetRole::Private => (
+                PRIVATE_BLOCKS,
+                "kubernetes.io/role/internal-elb",
+                format!("{name}-private"),
             ),
+        };
+        let k8s_tags = [
+            (elb_tag.to_string(), "1".to_string()),
             (
                 format!("kubernetes.io/cluster/{cluster}"),
                 "shared".to_string(),
             ),
-            (SUBNET_ROLE.to_string(), "private".to_string()),
+            (SUBNET_ROLE.to_string(), role.tag().to_string()),
         ];
-        for (zone, block) in zones.iter().zip(PRIVATE_BLOCKS) {
-            if subnets.iter().any(|s| s.cidr_block() == Some(block)) {
+        let existing = self.subnets_of(vpc_id).await?;
+        for (zone, block) in zones.iter().zip(blocks) {
+            if existing.iter().any(|s| s.cidr_block() == Some(block)) {
                 continue;
             }
             let created = ec2
@@ -387,7 +391,7 @@ impl AwsProvider {
                 .availability_zone(zone)
                 .tag_specifications(tag_spec(
                     ResourceType::Subnet,
-                    &format!("{private_name}-{zone}"),
+                    &format!("{prefix}-{zone}"),
                     &config.tags,
                     &k8s_tags,
                 ))
@@ -399,8 +403,17 @@ impl AwsProvider {
                 .and_then(|s| s.subnet_id())
                 .unwrap_or_default()
                 .to_string();
+            if role == SubnetRole::Public {
+                let on = AttributeBooleanValue::builder().value(true).build();
+                ec2.modify_subnet_attribute()
+                    .subnet_id(&subnet)
+                    .map_public_ip_on_launch(on)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+            }
             ec2.associate_route_table()
-                .route_table_id(&table)
+                .route_table_id(table)
                 .subnet_id(&subnet)
                 .send()
                 .await

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
-use provider_core::state::{HubState, LockInfo, StateStore, unix_now};
+use provider_core::state::{HubState, LockInfo, StateStore, locked_error as locked, unix_now};
 use provider_core::{Error, ErrorKind, Result};
 
 use crate::AwsProvider;
@@ -88,19 +88,6 @@ impl S3StateStore {
     fn body<T: serde::Serialize>(value: &T) -> ByteStream {
         ByteStream::from(serde_json::to_vec_pretty(value).expect("state serializes"))
     }
-}
-
-fn locked(hub: &str, holder: &LockInfo) -> Error {
-    Error::new(
-        ErrorKind::Locked {
-            holder: holder.to_string(),
-        },
-        "state",
-        format!(
-            "hub {hub} is locked by {holder}; if that run is gone, clear the lock with `hubforge state unlock {}`",
-            holder.id
-        ),
-    )
 }
 
 /// Whether an error is S3's "your condition did not hold".

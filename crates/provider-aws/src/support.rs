@@ -11,7 +11,7 @@ use provider_core::provider::*;
 use provider_core::{Cloud, ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, found, local};
+use crate::error::{AwsResult, found, local, stale_tag_keys};
 use crate::identity::iam_tags;
 use crate::policy;
 
@@ -347,11 +347,7 @@ impl SupportOps for AwsProvider {
             SupportKind::OidcProvider => {
                 let iam = &self.inner.clients.iam;
                 for (arn, current) in self.oidc_providers(hub_of(name)).await? {
-                    let stale: Vec<String> = current
-                        .keys()
-                        .filter(|k| !config.tags.contains_key(*k))
-                        .cloned()
-                        .collect();
+                    let stale = stale_tag_keys(&current, &config.tags);
                     if !stale.is_empty() {
                         iam.untag_open_id_connect_provider()
                             .open_id_connect_provider_arn(&arn)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{HubState, LockInfo, StateStore, unix_now};
+use super::{HubState, LockInfo, StateStore, locked_error as locked, unix_now};
 use crate::error::{Error, ErrorKind, Result};
 
 /// State kept in a directory (`.hubforge/state` beside the spec by default).
@@ -180,19 +180,6 @@ impl StateStore for LocalStateStore {
     async fn current_lock(&self, hub: &str) -> Result<Option<LockInfo>> {
         read_json(&self.hub_dir(hub).join("lock.json"))
     }
-}
-
-fn locked(hub: &str, holder: &LockInfo) -> Error {
-    Error::new(
-        ErrorKind::Locked {
-            holder: holder.to_string(),
-        },
-        "state",
-        format!(
-            "hub {hub} is locked by {holder}; if that run is gone, clear the lock with `hubforge state unlock {}`",
-            holder.id
-        ),
-    )
 }
 
 #[cfg(test)]

@@ -153,6 +153,21 @@ pub trait StateStore: Send + Sync {
     async fn current_lock(&self, hub: &str) -> Result<Option<LockInfo>>;
 }
 
+/// The error every store gives when another run holds a hub's lock:
+/// who, since when, and the command that clears it.
+pub fn locked_error(hub: &str, holder: &LockInfo) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Locked {
+            holder: holder.to_string(),
+        },
+        "state",
+        format!(
+            "hub {hub} is locked by {holder}; if that run is gone, clear the lock with `hubforge state unlock {}`",
+            holder.id
+        ),
+    )
+}
+
 /// Unix seconds now.
 pub fn unix_now() -> u64 {
     SystemTime::now()
