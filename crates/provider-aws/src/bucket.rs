@@ -281,19 +281,7 @@ impl BucketOps for AwsProvider {
     async fn create_bucket(&self, config: &BucketConfig) -> Result<Operation> {
         let s3 = &self.inner.clients.s3;
         let name = config.name.as_str();
-        if config.region != self.inner.region {
-            return Err(local(
-                ErrorKind::InvalidSpec {
-                    path: "region".into(),
-                    reason: "region mismatch".into(),
-                },
-                name,
-                format!(
-                    "the provider works in {}, the bucket asks for {}",
-                    self.inner.region, config.region
-                ),
-            ));
-        }
+        self.check_region(&config.region, "bucket", name)?;
         let mut request = s3.create_bucket().bucket(name);
         // us-east-1 is the one region that must not be named.
         if config.region != "us-east-1" {

@@ -123,6 +123,53 @@ impl AwsProvider {
         })
     }
 
+    /// The cluster's OIDC issuer without `https://`. A missing cluster is
+    /// `missing` (NotFound for a binding, Conflict for what may wait for it).
+    pub(crate) async fn cluster_issuer(
+        &self,
+        cluster: &str,
+        missing: ErrorKind,
+        resource: &str,
+    ) -> Result<String> {
+        let described = self.describe_cluster(cluster).await?.ok_or_else(|| {
+            local(
+                missing,
+                resource,
+                format!("the cluster {cluster} does not exist"),
+            )
+        })?;
+        let issuer = described
+            .identity()
+            .and_then(|i| i.oidc())
+            .and_then(|o| o.issuer());
+        let issuer = issuer.ok_or_else(|| {
+            local(
+                ErrorKind::Conflict,
+                resource,
+                "the cluster has no OIDC issuer yet",
+            )
+        })?;
+        Ok(issuer.trim_start_matches("https://").to_string())
+    }
+
+    /// Refuses a resource for another region than the provider's.
+    pub(crate) fn check_region(&self, region: &str, what: &str, name: &str) -> Result<()> {
+        if region == self.inner.region {
+            return Ok(());
+        }
+        Err(local(
+            ErrorKind::InvalidSpec {
+                path: "region".into(),
+                reason: "region mismatch".into(),
+            },
+            name,
+            format!(
+                "the provider works in {}, the {what} asks for {region}",
+                self.inner.region
+            ),
+        ))
+    }
+
     /// Polls an EKS update (`describe_update`) of a cluster or, with
     /// `nodegroup`, of one of its node groups.
     pub(crate) fn update_poller(
@@ -218,19 +265,7 @@ impl ClusterOps for AwsProvider {
                 "EKS creates node groups only after the cluster",
             ));
         }
-        if config.region != self.inner.region {
-            return Err(local(
-                ErrorKind::InvalidSpec {
-                    path: "region".into(),
-                    reason: "region mismatch".into(),
-                },
-                name,
-                format!(
-                    "the provider works in {}, the cluster asks for {}",
-                    self.inner.region, config.region
-                ),
-            ));
-        }
+        self.check_region(&config.region, "cluster", name)?;
         let hub = config
             .tags
             .get(TAG_CLUSTER)

@@ -187,28 +187,10 @@ impl IdentityOps for AwsProvider {
 
     async fn bind_identity(&self, name: &str, binding: &IdentityBinding) -> Result<Operation> {
         let iam = &self.inner.clients.iam;
-        let cluster = self
-            .describe_cluster(&binding.cluster)
-            .await?
-            .ok_or_else(|| {
-                local(
-                    ErrorKind::NotFound,
-                    &binding.cluster,
-                    "the binding names a cluster that does not exist",
-                )
-            })?;
-        let issuer = cluster
-            .identity()
-            .and_then(|i| i.oidc())
-            .and_then(|o| o.issuer())
-            .ok_or_else(|| {
-                local(
-                    ErrorKind::Conflict,
-                    &binding.cluster,
-                    "the cluster has no OIDC issuer yet",
-                )
-            })?;
-        let issuer = issuer.trim_start_matches("https://");
+        let issuer = self
+            .cluster_issuer(&binding.cluster, ErrorKind::NotFound, name)
+            .await?;
+        let issuer = issuer.as_str();
         // IAM accepts any ARN; a grant of a bucket that is not there is a mistake.
         for bucket in binding.grants.keys() {
             if found(

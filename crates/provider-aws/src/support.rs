@@ -269,20 +269,9 @@ impl SupportOps for AwsProvider {
                     .get("cluster")
                     .map(String::as_str)
                     .unwrap_or(hub_of(name));
-                let described = self.describe_cluster(cluster).await?.ok_or_else(|| {
-                    local(ErrorKind::Conflict, name, "the cluster does not exist yet")
-                })?;
-                let issuer = described
-                    .identity()
-                    .and_then(|i| i.oidc())
-                    .and_then(|o| o.issuer())
-                    .ok_or_else(|| {
-                        local(
-                            ErrorKind::Conflict,
-                            name,
-                            "the cluster has no OIDC issuer yet",
-                        )
-                    })?;
+                let issuer = self
+                    .cluster_issuer(cluster, ErrorKind::Conflict, name)
+                    .await?;
                 if !self.oidc_providers(hub_of(name)).await?.is_empty() {
                     return Err(local(
                         ErrorKind::AlreadyExists,
@@ -294,7 +283,7 @@ impl SupportOps for AwsProvider {
                     .clients
                     .iam
                     .create_open_id_connect_provider()
-                    .url(issuer)
+                    .url(format!("https://{issuer}"))
                     .client_id_list("sts.amazonaws.com")
                     .set_tags(Some(iam_tags(&config.tags)))
                     .send()
