@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hubforge::operation::{Backoff, Waiter};
-use hubforge::provider::{ClusterConfig, NodePoolConfig, Provider, ownership_tags};
+use hubforge::provider::{ClusterConfig, NodePoolConfig, PoolRole, Provider, ownership_tags};
 use hubforge::sim::SimBuilder;
 
 #[tokio::main]
@@ -35,6 +35,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let core = NodePoolConfig {
         name: "core".into(),
+        role: PoolRole::System,
+        kubernetes_version: "1.31".into(),
         instance_type: "n2-highmem-4".into(),
         accelerator: None,
         min: 1,

@@ -335,16 +335,25 @@ pub fn output(common: Common) -> anyhow::Result<ExitCode> {
         say!("bucket       {bucket:<16} {url}");
     }
     for (identity, out) in &outputs.identities {
-        for (key, value) in &out.annotation {
+        for (key, value) in &out.annotations {
             say!(
                 "identity     {identity:<16} {} → {key}: {value}",
                 out.service_account
             );
         }
+        for (key, value) in &out.pod_labels {
+            say!("identity     {identity:<16} pods → {key}: \"{value}\"");
+        }
     }
     for (pool, selector) in &outputs.node_selectors {
+        let cloud_label = outputs
+            .cloud_node_labels
+            .get(pool)
+            .and_then(|labels| labels.iter().next())
+            .map(|(key, value)| format!("  (today also {key}: {value})"))
+            .unwrap_or_default();
         for (key, value) in selector {
-            say!("node pool    {pool:<16} {key}: {value}");
+            say!("node pool    {pool:<16} {key}: {value}{cloud_label}");
         }
     }
     Ok(ExitCode::SUCCESS)

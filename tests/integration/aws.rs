@@ -550,7 +550,7 @@ fn cli_applies_the_reference_hub_on_aws_with_the_progress_view() {
         "{kubeconfig}"
     );
     assert_eq!(
-        outputs["identities"]["prod-users"]["annotation"]["eks.amazonaws.com/role-arn"],
+        outputs["identities"]["prod-users"]["annotations"]["eks.amazonaws.com/role-arn"],
         "arn:aws:iam::123456789012:role/clihub-prod-users"
     );
     let file = ws.dir.join("kubeconfig");

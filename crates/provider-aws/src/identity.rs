@@ -122,6 +122,10 @@ impl AwsProvider {
         let tags = self.role_tags(name).await?;
         let trust = role.assume_role_policy_document().and_then(policy::decode);
         let account = trust.as_ref().and_then(policy::trusted_service_account);
+        let issuer = trust
+            .as_ref()
+            .and_then(policy::trusted_issuer)
+            .unwrap_or_default();
         let inline = found(
             iam.get_role_policy()
                 .role_name(name)
@@ -137,6 +141,7 @@ impl AwsProvider {
         // On AWS the cluster's physical name is the hub name (names::cluster).
         let binding = account.map(|service_account| IdentityBinding {
             cluster: tags.get(TAG_CLUSTER).cloned().unwrap_or_default(),
+            issuer,
             service_account,
             grants,
         });
@@ -187,9 +192,15 @@ impl IdentityOps for AwsProvider {
 
     async fn bind_identity(&self, name: &str, binding: &IdentityBinding) -> Result<Operation> {
         let iam = &self.inner.clients.iam;
-        let issuer = self
-            .cluster_issuer(&binding.cluster, ErrorKind::NotFound, name)
-            .await?;
+        // The issuer the engine read from the cluster; asked of EKS only
+        // when a caller did not say.
+        let issuer = match binding.issuer.strip_prefix("https://") {
+            Some(issuer) => issuer.to_string(),
+            None => {
+                self.cluster_issuer(&binding.cluster, ErrorKind::NotFound, name)
+                    .await?
+            }
+        };
         let issuer = issuer.as_str();
         // IAM accepts any ARN; a grant of a bucket that is not there is a mistake.
         for bucket in binding.grants.keys() {

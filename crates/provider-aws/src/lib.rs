@@ -181,6 +181,9 @@ impl Provider for AwsProvider {
             // moto does not implement UpdateClusterVersion.
             cluster_version_upgrade: real,
             pool_labels_in_place: true,
+            // EKS refuses to delete a cluster that still has node groups.
+            cluster_delete_removes_pools: false,
+            system_pools: false,
             poll_interval: self.inner.poll_interval,
         }
     }
@@ -193,15 +196,20 @@ impl Provider for AwsProvider {
         self.inner.account().await
     }
 
-    fn workload_identity_annotation(&self, identity: &IdentityState) -> (String, String) {
+    fn workload_identity(&self, identity: &IdentityState) -> WorkloadIdentity {
+        provider_core::facts::workload_identity(Cloud::Aws, &identity.principal)
+    }
+
+    fn cloud_node_label(&self, pool: &str) -> (String, String) {
         (
-            "eks.amazonaws.com/role-arn".into(),
-            identity.principal.clone(),
+            provider_core::facts::node_pool_label(Cloud::Aws).into(),
+            pool.into(),
         )
     }
 
-    fn node_selector(&self, pool: &str) -> (String, String) {
-        ("eks.amazonaws.com/nodegroup".into(), pool.into())
+    /// EKS takes several operations on one cluster at once.
+    fn serialization_keys(&self, _mutation: &Mutation<'_>) -> Vec<String> {
+        Vec::new()
     }
 
     /// The user runs `aws eks get-token`, so the kubeconfig holds no token.

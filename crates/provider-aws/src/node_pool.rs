@@ -115,6 +115,9 @@ impl AwsProvider {
         NodePoolState {
             config: NodePoolConfig {
                 name: group.nodegroup_name().unwrap_or_default().into(),
+                // EKS has no system pools.
+                role: PoolRole::User,
+                kubernetes_version: group.version().unwrap_or_default().into(),
                 instance_type: group.instance_types().first().cloned().unwrap_or_default(),
                 accelerator: None,
                 min: scaling
@@ -227,6 +230,7 @@ impl NodePoolOps for AwsProvider {
             .ami_type(ami_for(&config.instance_type))
             .capacity_type(capacity)
             .node_role(node_role)
+            .version(&config.kubernetes_version)
             .set_subnets(Some(subnets))
             .set_disk_size(config.disk_gib.map(|d| d as i32))
             .set_labels(Some(config.labels.clone().into_iter().collect()))

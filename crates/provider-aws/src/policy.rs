@@ -118,6 +118,18 @@ fn as_list(value: &Value) -> Vec<&Value> {
     }
 }
 
+/// The OIDC issuer (`https://…`) an IRSA trust policy is for: the part of
+/// its federated principal after `oidc-provider/`.
+pub(crate) fn trusted_issuer(trust: &Value) -> Option<String> {
+    as_list(&trust["Statement"])
+        .into_iter()
+        .find_map(|statement| {
+            let principal = statement["Principal"]["Federated"].as_str()?;
+            let (_, issuer) = principal.split_once(":oidc-provider/")?;
+            Some(format!("https://{issuer}"))
+        })
+}
+
 /// The service account a trust policy lets in, if it is an IRSA policy.
 pub(crate) fn trusted_service_account(trust: &Value) -> Option<ServiceAccountRef> {
     as_list(&trust["Statement"])

@@ -10,6 +10,8 @@
 //! - [`engine`]: desired graph, observe, plan, apply, destroy, leak check.
 //! - [`state`]: state stores and the hub lock.
 //! - [`events`]: typed progress events.
+//! - [`facts`]: per-cloud facts the sim and the providers share.
+//! - [`interrupt`]: stopping multi-step creates half-way, for tests.
 //! - `sim` (feature `sim`, on by default): the built-in simulated cloud.
 //!
 //! No cloud SDK is a dependency of this crate, and none appears in any
@@ -19,6 +21,8 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod facts;
+pub mod interrupt;
 pub mod names;
 pub mod operation;
 pub mod provider;

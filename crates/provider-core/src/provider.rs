@@ -54,6 +54,35 @@ pub fn owned_by(tags: &BTreeMap<String, String>, hub: &str) -> bool {
         && tags.get(TAG_CLUSTER).map(String::as_str) == Some(hub)
 }
 
+/// Whether a resource found in the cloud (`existing` tags) is the very hub
+/// resource `desired` tags describe: the same hub, and the same spec
+/// resource. Only then may a create finish it, or the engine adopt it.
+pub fn same_resource(
+    existing: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> bool {
+    desired
+        .get(TAG_CLUSTER)
+        .is_some_and(|hub| owned_by(existing, hub))
+        && existing.get(TAG_RESOURCE) == desired.get(TAG_RESOURCE)
+}
+
+/// `key=value, …` of a resource's tags, for messages about resources
+/// hubforge will not touch.
+pub fn describe_tags(tags: &BTreeMap<String, String>) -> String {
+    if tags.is_empty() {
+        return "no tags".into();
+    }
+    let items: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    items.join(", ")
+}
+
+/// The Kubernetes node label hubforge puts on every pool's nodes, valued
+/// with the pool's logical name. It is the selector hubforge hands to the
+/// layer above: unlike the cloud's own pool label, it does not change when
+/// a pool is replaced blue/green under its twin name.
+pub const POOL_LABEL: &str = "hubforge.io/pool";
+
 /// Lifecycle of a cloud resource as the cloud reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,8 +95,28 @@ pub enum ResourceStatus {
     Updating,
     /// Being deleted.
     Deleting,
-    /// The cloud gave up on it; the text is the cloud's reason.
+    /// The cloud gave up on it, or it broke later (EKS `CREATE_FAILED`,
+    /// `DEGRADED`); the text is the cloud's reason. Never up to date.
     Failed(String),
+    /// It exists and is the hub's, but steps of its creation are not done
+    /// (a create interrupted between two cloud calls); the text says which.
+    /// Running its create again — an ensure — finishes it.
+    Incomplete(String),
+}
+
+impl ResourceStatus {
+    /// Whether the resource is usable as it is.
+    pub fn is_ready(&self) -> bool {
+        *self == ResourceStatus::Ready
+    }
+
+    /// The cloud's reason, if the resource is failed or degraded.
+    pub fn failure(&self) -> Option<&str> {
+        match self {
+            ResourceStatus::Failed(reason) => Some(reason),
+            _ => None,
+        }
+    }
 }
 
 /// Desired Kubernetes cluster.
@@ -107,11 +156,32 @@ pub struct Accelerator {
     pub count: u32,
 }
 
+/// What a pool is for. AKS needs a system pool at all times (it runs the
+/// cluster's own pods); the other clouds do not distinguish, and hubforge
+/// keeps the rule everywhere so a spec moves between clouds unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolRole {
+    /// Runs the cluster's system pods (the spec's first non-spot pool that
+    /// keeps at least one node: `core` in the reference hub).
+    System,
+    /// Runs users' work.
+    #[default]
+    User,
+}
+
 /// Desired node pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePoolConfig {
     /// Physical pool name.
     pub name: String,
+    /// System or user pool; reported back only where the cloud knows
+    /// ([`Capabilities::system_pools`]), [`PoolRole::User`] elsewhere.
+    #[serde(default)]
+    pub role: PoolRole,
+    /// Kubernetes minor version of the pool's nodes (`1.31`). It may lag
+    /// the control plane within the cloud's skew rule, never lead it.
+    pub kubernetes_version: String,
     /// Resolved instance type.
     pub instance_type: String,
     /// Separately attached GPUs, if any.
@@ -194,6 +264,12 @@ pub struct IdentityConfig {
 pub struct IdentityBinding {
     /// Physical cluster name whose service account assumes the identity.
     pub cluster: String,
+    /// The cluster's OIDC issuer URL the trust is for. A recreated cluster
+    /// has a new issuer, so a binding made for the old one is made again.
+    /// Empty in a plan made before the cluster exists: the engine reads the
+    /// issuer from the cluster before it binds.
+    #[serde(default)]
+    pub issuer: String,
     /// The Kubernetes service account.
     pub service_account: ServiceAccountRef,
     /// Physical bucket names and the access to each; nothing else is granted.
@@ -230,6 +306,13 @@ pub struct Capabilities {
     /// A pool's labels and taints can change in place (otherwise the pool
     /// is replaced blue/green).
     pub pool_labels_in_place: bool,
+    /// Deleting the cluster deletes its pools in the same operation (GKE,
+    /// AKS), so destroy does not delete them one by one first; EKS refuses
+    /// to delete a cluster that still has node groups.
+    pub cluster_delete_removes_pools: bool,
+    /// The cloud knows system and user pools (AKS) and reports
+    /// [`NodePoolConfig::role`] back.
+    pub system_pools: bool,
     /// How often it is sensible to poll this provider's operations (seconds
     /// on a real cloud, milliseconds on a fast sim).
     pub poll_interval: std::time::Duration,
@@ -252,9 +335,15 @@ pub enum SupportKind {
     /// Azure storage account holding the hub's blob containers.
     StorageAccount,
     /// The cluster's OIDC issuer registered with the cloud's IAM, so
-    /// Kubernetes service accounts can assume identities (EKS IRSA).
+    /// Kubernetes service accounts can assume identities (EKS IRSA). Its
+    /// properties are `cluster` (physical name) and `issuer` (the URL,
+    /// filled in by the engine from the cluster: a recreated cluster has a
+    /// new issuer, and the provider must follow it).
     OidcProvider,
 }
+
+/// The property of an [`SupportKind::OidcProvider`] naming its issuer URL.
+pub const ISSUER_PROPERTY: &str = "issuer";
 
 impl SupportKind {
     /// Every kind, in creation order.
@@ -353,11 +442,22 @@ pub struct HubOutline {
 }
 
 /// Supporting resources.
+///
+/// Every `create_*` in these traits is an *ensure*. It creates the resource,
+/// tagged in its first cloud call wherever the API allows, so that even an
+/// interrupted create leaves something recognisable as the hub's. If a
+/// resource by that name exists and [`same_resource`] says it is this very
+/// hub resource, the create finishes whatever an earlier attempt left
+/// undone (configuration steps, attached policies, routes) and returns an
+/// operation that ends when it is ready. A resource by that name that is
+/// not the hub's is `AlreadyExists` and is not touched. Reads report a
+/// resource whose creation steps are not all done as
+/// [`ResourceStatus::Incomplete`].
 #[async_trait]
 pub trait SupportOps: Send + Sync {
     /// What this provider needs around a hub (no I/O: a pure answer).
     fn supporting_resources(&self, hub: &HubOutline) -> Vec<SupportRequirement>;
-    /// Starts creating a supporting resource.
+    /// Ensures a supporting resource (see the trait's note on ensures).
     async fn create_support(&self, config: &SupportConfig) -> Result<Operation>;
     /// Reads a supporting resource; `None` if it does not exist.
     async fn get_support(&self, kind: SupportKind, name: &str) -> Result<Option<SupportState>>;
@@ -373,8 +473,9 @@ pub trait SupportOps: Send + Sync {
 /// Kubernetes clusters.
 #[async_trait]
 pub trait ClusterOps: Send + Sync {
-    /// Starts creating a cluster. Fails with `AlreadyExists` if one by that
-    /// name exists. `initial_pools` are created in the same operation where
+    /// Ensures a cluster (see [`SupportOps`] on ensures): `AlreadyExists`
+    /// only if one by that name is not the hub's. `initial_pools` are
+    /// created in the same operation where
     /// [`Capabilities::pools_in_cluster_create`] (one GKE or AKS operation
     /// instead of five serialized ones); elsewhere they must be empty, or
     /// the call fails with `Unsupported`.
@@ -396,13 +497,13 @@ pub trait ClusterOps: Send + Sync {
 /// Node pools of a cluster.
 #[async_trait]
 pub trait NodePoolOps: Send + Sync {
-    /// Starts creating a pool in `cluster`.
+    /// Ensures a pool in `cluster` (see [`SupportOps`] on ensures).
     async fn create_node_pool(&self, cluster: &str, config: &NodePoolConfig) -> Result<Operation>;
     /// Reads a pool; `None` if it does not exist.
     async fn get_node_pool(&self, cluster: &str, name: &str) -> Result<Option<NodePoolState>>;
-    /// Starts changing a pool in place (scaling; labels and taints where
-    /// [`Capabilities::pool_labels_in_place`]). Other changes are
-    /// `Unsupported`: the engine replaces the pool instead.
+    /// Starts changing a pool in place (scaling, its Kubernetes version;
+    /// labels and taints where [`Capabilities::pool_labels_in_place`]).
+    /// Other changes are `Unsupported`: the engine replaces the pool instead.
     async fn update_node_pool(&self, cluster: &str, config: &NodePoolConfig) -> Result<Operation>;
     /// Starts deleting a pool.
     async fn delete_node_pool(&self, cluster: &str, name: &str) -> Result<Operation>;
@@ -413,7 +514,8 @@ pub trait NodePoolOps: Send + Sync {
 /// Object-storage buckets.
 #[async_trait]
 pub trait BucketOps: Send + Sync {
-    /// Creates a bucket with encryption on and public access blocked.
+    /// Ensures a bucket with encryption on and public access blocked (see
+    /// [`SupportOps`] on ensures).
     async fn create_bucket(&self, config: &BucketConfig) -> Result<Operation>;
     /// Reads a bucket; `None` if it does not exist.
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketState>>;
@@ -428,7 +530,8 @@ pub trait BucketOps: Send + Sync {
 /// Workload identities.
 #[async_trait]
 pub trait IdentityOps: Send + Sync {
-    /// Creates the cloud identity, with no access yet.
+    /// Ensures the cloud identity, with no access yet (see [`SupportOps`]
+    /// on ensures).
     async fn create_identity(&self, config: &IdentityConfig) -> Result<Operation>;
     /// Reads an identity and its binding; `None` if it does not exist.
     async fn get_identity(&self, name: &str) -> Result<Option<IdentityState>>;
@@ -440,6 +543,62 @@ pub trait IdentityOps: Send + Sync {
     async fn delete_identity(&self, name: &str) -> Result<Operation>;
     /// Every identity tagged as owned by hubforge for `hub`.
     async fn list_identities(&self, hub: &str) -> Result<Vec<IdentityState>>;
+}
+
+/// What a Kubernetes service account and its pods need to use a workload
+/// identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WorkloadIdentity {
+    /// Annotations on the service account.
+    pub annotations: BTreeMap<String, String>,
+    /// Labels on the pods that run as it (Azure's webhook selects on one).
+    pub pod_labels: BTreeMap<String, String>,
+}
+
+/// A change the engine is about to send, for [`Provider::serialization_keys`].
+#[derive(Debug, Clone, Copy)]
+pub enum Mutation<'a> {
+    /// Create, upgrade, retag or delete a cluster.
+    Cluster {
+        /// Physical name.
+        name: &'a str,
+    },
+    /// Create, change or delete a pool.
+    NodePool {
+        /// Physical cluster name.
+        cluster: &'a str,
+        /// Physical pool name.
+        name: &'a str,
+    },
+    /// Create, change or delete a bucket.
+    Bucket {
+        /// Physical name.
+        name: &'a str,
+    },
+    /// Create, retag or delete an identity.
+    Identity {
+        /// Physical name.
+        name: &'a str,
+    },
+    /// Set an identity's binding (it grants access on buckets).
+    Binding {
+        /// Physical identity name.
+        identity: &'a str,
+        /// The binding.
+        binding: &'a IdentityBinding,
+    },
+    /// Create, retag or delete a supporting resource.
+    Support {
+        /// Kind.
+        kind: SupportKind,
+        /// Physical name.
+        name: &'a str,
+    },
+}
+
+/// The key of one cluster's one-operation-at-a-time rule (GKE, AKS).
+pub fn cluster_key(cluster: &str) -> String {
+    format!("cluster/{cluster}")
 }
 
 /// A cloud: all four kinds of operations, plus who it is and what it can do.
@@ -455,12 +614,19 @@ pub trait Provider: ClusterOps + NodePoolOps + BucketOps + IdentityOps + Support
     /// The account-level scope that makes global names unique (AWS account
     /// id, GCP project, Azure subscription): see [`crate::names::NameScope`].
     async fn account_scope(&self) -> Result<String>;
-    /// The annotation that binds a Kubernetes service account to this
-    /// identity (`eks.amazonaws.com/role-arn: arn:…`).
-    fn workload_identity_annotation(&self, identity: &IdentityState) -> (String, String);
-    /// The node label that selects a pool's nodes
-    /// (`cloud.google.com/gke-nodepool: core`).
-    fn node_selector(&self, pool: &str) -> (String, String);
+    /// What a Kubernetes service account and its pods need to use this
+    /// identity (`eks.amazonaws.com/role-arn: arn:…`; on Azure also the
+    /// pod label `azure.workload.identity/use: "true"`).
+    fn workload_identity(&self, identity: &IdentityState) -> WorkloadIdentity;
+    /// The cloud's own node label for a pool, valued with its physical
+    /// name (`cloud.google.com/gke-nodepool: core`). It changes when a
+    /// pool is replaced blue/green; [`POOL_LABEL`] does not.
+    fn cloud_node_label(&self, pool: &str) -> (String, String);
+    /// The keys of the cloud's one-at-a-time rules that `mutation` falls
+    /// under: the engine never runs two mutations that share a key at once
+    /// (one operation per cluster on GKE and AKS; one lifecycle policy per
+    /// Azure storage account; one IAM policy per GCS bucket).
+    fn serialization_keys(&self, mutation: &Mutation<'_>) -> Vec<String>;
     /// A kubeconfig for the cluster, whose user authenticates through the
     /// cloud's exec plugin; it holds no credential.
     fn kubeconfig(&self, cluster: &ClusterState) -> String;

@@ -219,11 +219,14 @@ impl Provider for RetryLayer {
     fn naming_cloud(&self) -> crate::spec::Cloud {
         self.inner.naming_cloud()
     }
-    fn workload_identity_annotation(&self, identity: &IdentityState) -> (String, String) {
-        self.inner.workload_identity_annotation(identity)
+    fn workload_identity(&self, identity: &IdentityState) -> WorkloadIdentity {
+        self.inner.workload_identity(identity)
     }
-    fn node_selector(&self, pool: &str) -> (String, String) {
-        self.inner.node_selector(pool)
+    fn cloud_node_label(&self, pool: &str) -> (String, String) {
+        self.inner.cloud_node_label(pool)
+    }
+    fn serialization_keys(&self, mutation: &Mutation<'_>) -> Vec<String> {
+        self.inner.serialization_keys(mutation)
     }
     fn kubeconfig(&self, cluster: &ClusterState) -> String {
         self.inner.kubeconfig(cluster)

@@ -85,6 +85,8 @@ impl Harness {
         let resolved = catalog::resolve_machine(self.cloud(), &machine).expect("catalog");
         NodePoolConfig {
             name: names::node_pool(self.cloud(), logical).expect("pool name"),
+            role: PoolRole::User,
+            kubernetes_version: "1.30".into(),
             instance_type: resolved.name,
             accelerator: None,
             min: 0,
@@ -516,8 +518,15 @@ pub async fn identity_binding(h: Harness) {
         .expect("identity exists after create");
     assert!(unbound.binding.is_none() && !unbound.principal.is_empty());
 
+    let issuer = p
+        .get_cluster(&cluster.name)
+        .await
+        .unwrap()
+        .and_then(|c| c.oidc_issuer)
+        .expect("a ready cluster has an OIDC issuer");
     let binding = IdentityBinding {
         cluster: cluster.name.clone(),
+        issuer,
         service_account: ServiceAccountRef {
             namespace: "prod".into(),
             name: "user-sa".into(),

@@ -258,8 +258,15 @@ impl DesiredGraph {
             depends_on: needs(ResourceClass::Cluster),
         });
         nodes.extend(support.iter().filter(|s| s.after_cluster).map(support_node));
+        // The first pool that always keeps an on-demand node runs the
+        // cluster's system pods (validation guarantees there is one).
+        let system_pool = spec.node_pools.iter().position(|p| p.min >= 1 && !p.spot);
         for (i, pool) in spec.node_pools.iter().enumerate() {
             let id = NodeId::NodePool(pool.name.clone());
+            // The stable label the layer above selects on; validation
+            // keeps users from setting it themselves.
+            let mut labels = pool.labels.clone();
+            labels.insert(POOL_LABEL.to_string(), pool.name.clone());
             let resolved = catalog::resolve(cloud, pool)
                 .map_err(|e| invalid(&format!("node_pools[{i}].{}", e.field), e.reason))?;
             let mut taints: Vec<_> = pool
@@ -277,6 +284,12 @@ impl DesiredGraph {
                         names::node_pool(cloud, &pool.name),
                         &format!("node_pools[{i}].name"),
                     )?,
+                    role: if system_pool == Some(i) {
+                        PoolRole::System
+                    } else {
+                        PoolRole::User
+                    },
+                    kubernetes_version: spec.kubernetes_version.clone(),
                     instance_type: resolved.instance_type().to_string(),
                     accelerator: resolved.accelerator().map(|(kind, count)| Accelerator {
                         kind: kind.into(),
@@ -286,7 +299,7 @@ impl DesiredGraph {
                     max: pool.max,
                     spot: pool.spot,
                     disk_gib: pool.disk_gib,
-                    labels: pool.labels.clone(),
+                    labels,
                     taints,
                     tags: tags(&id),
                 }),
@@ -342,6 +355,9 @@ impl DesiredGraph {
                     identity: physical,
                     binding: IdentityBinding {
                         cluster: cluster.clone(),
+                        // Known once the cluster exists: the planner and
+                        // the executor fill it in.
+                        issuer: String::new(),
                         service_account: identity.service_account.clone(),
                         grants,
                     },

@@ -115,19 +115,27 @@ pub struct Outputs {
     pub kubeconfig: Option<String>,
     /// Bucket URLs by logical name.
     pub buckets: BTreeMap<String, String>,
-    /// Service-account annotations by logical identity name.
+    /// Service-account annotations and pod labels by logical identity name.
     pub identities: BTreeMap<String, IdentityOutput>,
-    /// Node selectors by logical pool name.
+    /// Node selectors by logical pool name: [`POOL_LABEL`], which stays
+    /// the same when a pool is replaced blue/green.
     pub node_selectors: BTreeMap<String, BTreeMap<String, String>>,
+    /// The cloud's own label on each pool's nodes today, by logical pool
+    /// name (`eks.amazonaws.com/nodegroup: dask-b`); it changes when a
+    /// pool is replaced, so select on `node_selectors` instead.
+    pub cloud_node_labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// What a Kubernetes service account needs to use an identity.
+/// What a Kubernetes service account and its pods need to use an identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IdentityOutput {
     /// `namespace/name` of the service account.
     pub service_account: String,
-    /// The annotation to put on it.
-    pub annotation: BTreeMap<String, String>,
+    /// The annotations to put on the service account.
+    pub annotations: BTreeMap<String, String>,
+    /// The labels to put on pods that run as it (empty where the cloud
+    /// needs none).
+    pub pod_labels: BTreeMap<String, String>,
 }
 
 impl Engine {
@@ -367,6 +375,7 @@ impl Engine {
             buckets: BTreeMap::new(),
             identities: BTreeMap::new(),
             node_selectors: BTreeMap::new(),
+            cloud_node_labels: BTreeMap::new(),
         };
         for node in &graph.nodes {
             match (&node.id, &node.desired) {
@@ -377,7 +386,10 @@ impl Engine {
                 }
                 (NodeId::Binding(logical), Desired::Binding { identity, binding }) => {
                     if let Some(state) = observed.identities.get(identity) {
-                        let (key, value) = p.workload_identity_annotation(state);
+                        let WorkloadIdentity {
+                            annotations,
+                            pod_labels,
+                        } = p.workload_identity(state);
                         let account = format!(
                             "{}/{}",
                             binding.service_account.namespace, binding.service_account.name
@@ -386,7 +398,8 @@ impl Engine {
                             logical.clone(),
                             IdentityOutput {
                                 service_account: account,
-                                annotation: BTreeMap::from([(key, value)]),
+                                annotations,
+                                pod_labels,
                             },
                         );
                     }
@@ -394,12 +407,17 @@ impl Engine {
                 (NodeId::NodePool(logical), Desired::NodePool(_)) => {
                     let tag = node.id.tag();
                     if let Some(pool) = observed.pools.iter().find(|s| {
-                        s.config.tags.get(TAG_RESOURCE) == tag.as_ref()
-                            && s.status == ResourceStatus::Ready
+                        owned_by(&s.config.tags, &graph.hub)
+                            && s.config.tags.get(TAG_RESOURCE) == tag.as_ref()
+                            && s.status.is_ready()
                     }) {
-                        let (key, value) = p.node_selector(&pool.config.name);
+                        outputs.node_selectors.insert(
+                            logical.clone(),
+                            BTreeMap::from([(POOL_LABEL.to_string(), logical.clone())]),
+                        );
+                        let (key, value) = p.cloud_node_label(&pool.config.name);
                         outputs
-                            .node_selectors
+                            .cloud_node_labels
                             .insert(logical.clone(), BTreeMap::from([(key, value)]));
                     }
                 }

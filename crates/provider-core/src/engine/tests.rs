@@ -390,11 +390,16 @@ async fn outputs_give_what_the_hub_needs() {
     );
     assert!(
         outputs.identities["prod-users"]
-            .annotation
+            .annotations
             .contains_key("eks.amazonaws.com/role-arn")
     );
+    assert!(outputs.identities["prod-users"].pod_labels.is_empty());
     assert_eq!(
-        outputs.node_selectors["user-small"]["eks.amazonaws.com/nodegroup"],
+        outputs.node_selectors["user-small"],
+        BTreeMap::from([("hubforge.io/pool".to_string(), "user-small".to_string())])
+    );
+    assert_eq!(
+        outputs.cloud_node_labels["user-small"]["eks.amazonaws.com/nodegroup"],
         "user-small"
     );
 }

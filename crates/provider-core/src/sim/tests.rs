@@ -15,6 +15,8 @@ fn cluster(name: &str) -> ClusterConfig {
 fn pool(name: &str) -> NodePoolConfig {
     NodePoolConfig {
         name: name.into(),
+        role: PoolRole::User,
+        kubernetes_version: "1.31".into(),
         instance_type: "r5.xlarge".into(),
         accelerator: None,
         min: 0,

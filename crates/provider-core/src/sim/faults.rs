@@ -1,0 +1,103 @@
+//! Seeded faults: throttling, 5xx and timeouts on any share of calls,
+//! some of them after the change landed.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::{SimInner, error};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Seeded fault injection: each API call fails with probability `rate`,
+/// as throttling, a temporary server error or a timeout; with
+/// `lose_answers`, some timeouts come after the change landed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaultPlan {
+    /// Share of calls that fail, 0.0–1.0.
+    pub rate: f64,
+    /// Seed of the fault sequence.
+    pub seed: u64,
+    /// Some timeouts of changing calls happen *after* the change landed:
+    /// the cloud did the work but the answer was lost, so a retry finds
+    /// the resource already there (`AlreadyExists`) or busy (`Conflict`).
+    /// Only an idempotent engine survives these.
+    pub lose_answers: bool,
+}
+
+impl SimInner {
+    /// Counts a read and, by the seeded plan, fails it.
+    pub(super) fn read(&self, name: &str) -> Result<()> {
+        match self.fault(name, false) {
+            Answer::Deliver => Ok(()),
+            Answer::FailBefore(error) | Answer::Lose(error) => Err(error),
+        }
+    }
+
+    /// Counts a changing call and, by the seeded plan, fails it before the
+    /// change, or lets the change land and loses the answer.
+    pub(super) fn mutation(&self, name: &str) -> Result<Answer> {
+        match self.fault(name, true) {
+            Answer::FailBefore(error) => Err(error),
+            answer => Ok(answer),
+        }
+    }
+
+    fn fault(&self, name: &str, changes: bool) -> Answer {
+        *self
+            .calls
+            .lock()
+            .expect("sim call counter")
+            .entry(name.to_string())
+            .or_default() += 1;
+        let mut faults = self.faults.lock().expect("sim fault rng");
+        let Some((plan, rng)) = faults.as_mut() else {
+            return Answer::Deliver;
+        };
+        if rng.random::<f64>() >= plan.rate {
+            return Answer::Deliver;
+        }
+        self.injected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (kind, message) = match rng.random_range(0..3) {
+            0 => (
+                ErrorKind::Throttled {
+                    retry_after: Some(
+                        self.scaled(Duration::from_secs(2))
+                            .max(Duration::from_millis(1)),
+                    ),
+                },
+                "Rate exceeded (injected fault)",
+            ),
+            1 => (
+                ErrorKind::Transient,
+                "503 Service Unavailable (injected fault)",
+            ),
+            _ => (ErrorKind::Timeout, "request timed out (injected fault)"),
+        };
+        let lose =
+            changes && plan.lose_answers && kind == ErrorKind::Timeout && rng.random::<bool>();
+        let error = error(kind, name, message);
+        if lose {
+            Answer::Lose(error)
+        } else {
+            Answer::FailBefore(error)
+        }
+    }
+}
+
+/// What becomes of a changing call's answer.
+pub(super) enum Answer {
+    Deliver,
+    FailBefore(Error),
+    /// The change landed; the caller sees this error instead of the answer.
+    Lose(Error),
+}
+
+impl Answer {
+    pub(super) fn deliver<T>(self, outcome: Result<T>) -> Result<T> {
+        match self {
+            Answer::Lose(error) if outcome.is_ok() => Err(error),
+            _ => outcome,
+        }
+    }
+}

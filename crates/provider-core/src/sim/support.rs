@@ -1,0 +1,294 @@
+//! Supporting resources on the sim: what each imitated cloud needs
+//! around a hub.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::world::*;
+use super::*;
+
+#[async_trait]
+impl SupportOps for SimCloud {
+    /// What the imitated cloud needs around a hub: on AWS a VPC, the
+    /// cluster and node roles and, once the cluster exists, its OIDC
+    /// provider; on GCP the node service account; on Azure a
+    /// resource group, the kubelet identity and, with buckets, a storage
+    /// account.
+    fn supporting_resources(&self, hub: &HubOutline) -> Vec<SupportRequirement> {
+        use ResourceClass::*;
+        use SupportKind::*;
+        let config = |kind, name: String| SupportConfig {
+            kind,
+            name,
+            region: hub.region.clone(),
+            tags: resource_tags(&hub.hub, &format!("support--{}", kind_tag(kind)), &hub.tags),
+            properties: BTreeMap::new(),
+        };
+        let need =
+            |config, needed_by: &[ResourceClass], after: &[SupportKind]| SupportRequirement {
+                config,
+                needed_by: needed_by.to_vec(),
+                after: after.to_vec(),
+                after_cluster: false,
+            };
+        let supporting_name = |index: usize| {
+            names::supporting(self.inner.cloud, &hub.hub)[index]
+                .1
+                .clone()
+        };
+        match self.inner.cloud {
+            Cloud::Aws => vec![
+                need(
+                    config(Network, format!("{}-vpc", hub.hub)),
+                    &[Cluster, NodePool],
+                    &[],
+                ),
+                need(config(ClusterRole, supporting_name(0)), &[Cluster], &[]),
+                need(config(NodeRole, supporting_name(1)), &[NodePool], &[]),
+                // IRSA: the cluster's issuer registered in IAM, once the cluster exists.
+                SupportRequirement {
+                    config: SupportConfig {
+                        properties: BTreeMap::from([("cluster".to_string(), hub.cluster.clone())]),
+                        ..config(OidcProvider, format!("{}-oidc", hub.hub))
+                    },
+                    needed_by: vec![Binding],
+                    after: vec![],
+                    after_cluster: true,
+                },
+            ],
+            Cloud::Gcp => vec![need(
+                config(NodeRole, supporting_name(0)),
+                &[Cluster, NodePool],
+                &[],
+            )],
+            Cloud::Azure => {
+                let mut needs = vec![
+                    need(
+                        config(ResourceGroup, format!("{}-rg", hub.hub)),
+                        &[Cluster, NodePool, Bucket, Identity],
+                        &[],
+                    ),
+                    need(
+                        config(NodeRole, supporting_name(0)),
+                        &[Cluster, NodePool],
+                        &[ResourceGroup],
+                    ),
+                ];
+                if hub.has_buckets {
+                    let account =
+                        names::storage_account(&hub.hub, &names::NameScope::known(SIM_ACCOUNT))
+                            .unwrap_or_else(|error| error.physical);
+                    needs.push(need(
+                        config(StorageAccount, account),
+                        &[Bucket],
+                        &[ResourceGroup],
+                    ));
+                }
+                needs
+            }
+        }
+    }
+
+    async fn create_support(&self, config: &SupportConfig) -> Result<Operation> {
+        let sim = &self.inner;
+        let answer = sim.mutation("create_support")?;
+        answer.deliver(sim.store.with_world(|world, now| {
+            let key = support_key(config.kind, &config.name);
+            if config.kind == SupportKind::OidcProvider {
+                let cluster = config
+                    .properties
+                    .get("cluster")
+                    .and_then(|c| world.clusters.get(c));
+                if !cluster.is_some_and(|c| c.phase.kind != PhaseKind::Creating) {
+                    return Err(error(
+                        ErrorKind::Conflict,
+                        &key,
+                        "the cluster's OIDC issuer does not exist yet",
+                    ));
+                }
+            }
+            if world.support.contains_key(&key) {
+                return Err(error(
+                    ErrorKind::AlreadyExists,
+                    &key,
+                    "a supporting resource with this name exists",
+                ));
+            }
+            let until = sim.until(now, sim.latency.support_create);
+            let (phase, operation) = sim.begin(
+                world,
+                now,
+                format!("support/{key}"),
+                PhaseKind::Creating,
+                until,
+            );
+            world.support.insert(
+                key,
+                SimSupport {
+                    config: config.clone(),
+                    phase,
+                },
+            );
+            Ok(operation)
+        }))
+    }
+
+    async fn get_support(&self, kind: SupportKind, name: &str) -> Result<Option<SupportState>> {
+        let sim = &self.inner;
+        sim.read("get_support")?;
+        sim.store.with_world(|world, _| {
+            Ok(world
+                .support
+                .get(&support_key(kind, name))
+                .map(|s| SupportState {
+                    config: s.config.clone(),
+                    status: s.phase.status(),
+                }))
+        })
+    }
+
+    async fn update_support(&self, config: &SupportConfig) -> Result<Operation> {
+        let sim = &self.inner;
+        let answer = sim.mutation("update_support")?;
+        answer.deliver(sim.store.with_world(|world, now| {
+            let key = support_key(config.kind, &config.name);
+            let found = world
+                .support
+                .get_mut(&key)
+                .ok_or_else(|| error(ErrorKind::NotFound, &key, "no such supporting resource"))?;
+            if found.config.region != config.region {
+                return Err(error(
+                    ErrorKind::Unsupported {
+                        operation: "move a supporting resource to another region".into(),
+                    },
+                    &key,
+                    "the region is fixed",
+                ));
+            }
+            found.config = config.clone();
+            Ok(Operation::completed(
+                format!("support-update-{now}"),
+                format!("support/{key}"),
+            ))
+        }))
+    }
+
+    async fn delete_support(&self, kind: SupportKind, name: &str) -> Result<Operation> {
+        let sim = &self.inner;
+        let answer = sim.mutation("delete_support")?;
+        answer.deliver(sim.store.with_world(|world, now| {
+            let key = support_key(kind, name);
+            let found = world
+                .support
+                .get(&key)
+                .ok_or_else(|| error(ErrorKind::NotFound, &key, "no such supporting resource"))?;
+            let hub = found
+                .config
+                .tags
+                .get(TAG_CLUSTER)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(user) = support_user(world, kind, name, &hub) {
+                return Err(error(
+                    ErrorKind::Conflict,
+                    &key,
+                    format!("{user} still uses it (DependencyViolation)"),
+                ));
+            }
+            let until = match found.phase.kind {
+                PhaseKind::Deleting => found.phase.until_ms,
+                _ => sim.until(now, sim.latency.support_delete),
+            };
+            let (phase, operation) = sim.begin(
+                world,
+                now,
+                format!("support/{key}"),
+                PhaseKind::Deleting,
+                until,
+            );
+            world.support.get_mut(&key).expect("checked above").phase = phase;
+            Ok(operation)
+        }))
+    }
+
+    async fn list_support(&self, hub: &str) -> Result<Vec<SupportState>> {
+        let sim = &self.inner;
+        sim.read("list_support")?;
+        sim.store.with_world(|world, _| {
+            Ok(world
+                .support
+                .values()
+                .filter(|s| owned_by(&s.config.tags, hub))
+                .map(|s| SupportState {
+                    config: s.config.clone(),
+                    status: s.phase.status(),
+                })
+                .collect())
+        })
+    }
+}
+
+fn support_key(kind: SupportKind, name: &str) -> String {
+    format!("{}/{name}", kind.as_str())
+}
+
+/// The tag spelling of a support kind (`resource-group`): GCP label values
+/// allow no underscores in hubforge's resource tag convention.
+fn kind_tag(kind: SupportKind) -> String {
+    kind.as_str().replace('_', "-")
+}
+
+/// What still depends on a supporting resource, as a cloud would refuse
+/// to delete a VPC with a cluster in it.
+fn support_user(world: &World, kind: SupportKind, name: &str, hub: &str) -> Option<String> {
+    let clusters = world
+        .clusters
+        .values()
+        .filter(|c| owned_by(&c.config.tags, hub));
+    match kind {
+        SupportKind::Network | SupportKind::ClusterRole => clusters
+            .map(|c| format!("cluster {}", c.config.name))
+            .next(),
+        SupportKind::NodeRole => world
+            .clusters
+            .values()
+            .filter(|c| owned_by(&c.config.tags, hub))
+            .flat_map(|c| c.pools.values())
+            .map(|p| format!("node pool {}", p.config.name))
+            .next()
+            .or_else(|| {
+                clusters
+                    .map(|c| format!("cluster {}", c.config.name))
+                    .next()
+            }),
+        SupportKind::OidcProvider => None,
+        SupportKind::StorageAccount => world
+            .buckets
+            .keys()
+            .find(|b| b.starts_with(&format!("{name}/")))
+            .map(|b| format!("container {b}")),
+        SupportKind::ResourceGroup => world
+            .support
+            .values()
+            .filter(|s| {
+                s.config.kind != SupportKind::ResourceGroup && owned_by(&s.config.tags, hub)
+            })
+            .map(|s| format!("{} {}", s.config.kind.as_str(), s.config.name))
+            .chain(
+                world
+                    .clusters
+                    .values()
+                    .filter(|c| owned_by(&c.config.tags, hub))
+                    .map(|c| format!("cluster {}", c.config.name)),
+            )
+            .chain(
+                world
+                    .identities
+                    .values()
+                    .filter(|i| owned_by(&i.config.tags, hub))
+                    .map(|i| format!("identity {}", i.config.name)),
+            )
+            .next(),
+    }
+}
