@@ -12,7 +12,8 @@ use provider_core::operation::{Operation, OperationStatus, Progress};
 use provider_core::provider::*;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, found, local, stale_tag_keys};
+use crate::error::{AwsResult, Intent, found, local, stale_tag_keys};
+use crate::fresh::Principal;
 use crate::{AwsProvider, Poller};
 
 /// The control-plane logs a hub operator needs to answer "who did what".
@@ -273,9 +274,8 @@ impl ClusterOps for AwsProvider {
             .unwrap_or_else(|| name.to_string());
         let subnets = self.inner.subnet_ids(self, &hub, false).await?;
         let account = self.inner.account().await?;
-        let role = self
-            .inner
-            .role_arn(&account, &names::supporting(Cloud::Aws, &hub)[0].1);
+        let role_name = &names::supporting(Cloud::Aws, &hub)[0].1;
+        let role = self.inner.role_arn(&account, role_name);
         let logging = Logging::builder()
             .cluster_logging(
                 LogSetup::builder()
@@ -301,7 +301,11 @@ impl ClusterOps for AwsProvider {
             .set_tags(Some(config.tags.clone().into_iter().collect()))
             .send()
             .await
-            .or_aws_create(name)?;
+            .or_aws_naming(
+                Intent::Create,
+                name,
+                self.inner.fresh.age(&[Principal::Role(role_name)]),
+            )?;
         Ok(Operation::pending(
             format!("create-cluster-{name}"),
             format!("cluster/{name}"),

@@ -28,6 +28,35 @@ const THROTTLING: &[&str] = &[
     "EC2ThrottledException",
 ];
 
+/// How long IAM may take to show a new role or OIDC provider to other
+/// services. Terraform and eksctl retry such errors for about two minutes.
+pub(crate) const IAM_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Errors IAM's eventual consistency gives right after a role or OIDC
+/// provider is made: (code, words of its message). They are the same
+/// errors a truly wrong spec gives, so they are temporary only while what
+/// the request names is younger than [`IAM_PROPAGATION`].
+const NOT_PROPAGATED: &[(&str, &str)] = &[
+    // EKS CreateCluster / CreateNodegroup naming a role it cannot see yet.
+    ("InvalidParameterException", "could not be assumed"),
+    ("InvalidParameterException", "Error in role params"),
+    (
+        "InvalidParameterException",
+        "doesn't have the Amazon EKS Managed Policies",
+    ),
+    // IAM: a trust policy naming an OIDC provider or role made moments ago.
+    ("MalformedPolicyDocument", "Invalid principal in policy"),
+];
+
+/// Whether an error is IAM not having caught up with something this
+/// provider made `fresh` ago.
+fn not_propagated(code: &str, message: &str, fresh: Option<Duration>) -> bool {
+    fresh.is_some_and(|age| age <= IAM_PROPAGATION)
+        && NOT_PROPAGATED
+            .iter()
+            .any(|(c, words)| *c == code && message.contains(words))
+}
+
 /// What the request was doing, where the same code means different things
 /// (`ResourceInUseException` is "exists" on create and "busy" on delete).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +65,14 @@ pub(crate) enum Intent {
     Other,
 }
 
-/// Maps an SDK error into the core error.
-pub(crate) fn classify<E>(error: SdkError<E, HttpResponse>, intent: Intent, resource: &str) -> Error
+/// Maps an SDK error into the core error. `fresh` is how long ago this
+/// provider made the youngest role or OIDC provider the request names.
+pub(crate) fn classify<E>(
+    error: SdkError<E, HttpResponse>,
+    intent: Intent,
+    resource: &str,
+    fresh: Option<Duration>,
+) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -53,25 +88,42 @@ where
         SdkError::DispatchFailure(failure) if failure.is_timeout() => ErrorKind::Timeout,
         SdkError::DispatchFailure(failure) if failure.is_io() => ErrorKind::Transient,
         SdkError::ConstructionFailure(_) => ErrorKind::Permanent,
-        _ => kind_of(code.as_deref(), status, intent, &message, retry_after),
+        _ => kind_of(
+            code.as_deref(),
+            status,
+            intent,
+            &message,
+            retry_after,
+            fresh,
+        ),
     };
-    let shown = match (&code, status) {
+    let mut shown = match (&code, status) {
         (Some(code), _) => format!("{code}: {message}"),
         (None, Some(status)) => format!("HTTP {status}: {message}"),
-        (None, None) => message,
+        (None, None) => message.clone(),
     };
+    if not_propagated(code.as_deref().unwrap_or_default(), &message, fresh) {
+        shown.push_str(
+            " (IAM has not yet spread a role or OIDC provider hubforge just made; trying again)",
+        );
+    }
     Error::new(kind, PROVIDER, shown).with_resource(resource)
 }
 
-/// The core kind for an AWS error code and HTTP status.
+/// The core kind for an AWS error code and HTTP status; `fresh` as for
+/// [`classify`].
 pub(crate) fn kind_of(
     code: Option<&str>,
     status: Option<u16>,
     intent: Intent,
     message: &str,
     retry_after: Option<Duration>,
+    fresh: Option<Duration>,
 ) -> ErrorKind {
     let code = code.unwrap_or_default();
+    if not_propagated(code, message, fresh) {
+        return ErrorKind::Transient;
+    }
     if THROTTLING.contains(&code) || status == Some(429) {
         return ErrorKind::Throttled { retry_after };
     }
@@ -173,6 +225,14 @@ pub(crate) trait AwsResult<T> {
     fn or_aws(self, resource: &str) -> Result<T, Error>;
     /// Classifies an error of a create (`ResourceInUse` means "exists").
     fn or_aws_create(self, resource: &str) -> Result<T, Error>;
+    /// Classifies an error of a request naming a role or OIDC provider
+    /// this provider made `fresh` ago (see [`IAM_PROPAGATION`]).
+    fn or_aws_naming(
+        self,
+        intent: Intent,
+        resource: &str,
+        fresh: Option<Duration>,
+    ) -> Result<T, Error>;
 }
 
 impl<T, E> AwsResult<T> for Result<T, SdkError<E, HttpResponse>>
@@ -180,11 +240,20 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     fn or_aws(self, resource: &str) -> Result<T, Error> {
-        self.map_err(|e| classify(e, Intent::Other, resource))
+        self.map_err(|e| classify(e, Intent::Other, resource, None))
     }
 
     fn or_aws_create(self, resource: &str) -> Result<T, Error> {
-        self.map_err(|e| classify(e, Intent::Create, resource))
+        self.map_err(|e| classify(e, Intent::Create, resource, None))
+    }
+
+    fn or_aws_naming(
+        self,
+        intent: Intent,
+        resource: &str,
+        fresh: Option<Duration>,
+    ) -> Result<T, Error> {
+        self.map_err(|e| classify(e, intent, resource, fresh))
     }
 }
 
@@ -225,7 +294,7 @@ mod tests {
 
     #[test]
     fn codes_map_to_kinds_callers_act_on() {
-        let k = |code, status| kind_of(Some(code), Some(status), Intent::Other, "m", None);
+        let k = |code, status| kind_of(Some(code), Some(status), Intent::Other, "m", None, None);
         assert!(matches!(
             k("ThrottlingException", 400),
             ErrorKind::Throttled { .. }
@@ -241,6 +310,7 @@ mod tests {
                 Some(409),
                 Intent::Create,
                 "m",
+                None,
                 None
             ),
             ErrorKind::AlreadyExists
@@ -257,16 +327,79 @@ mod tests {
             ErrorKind::InvalidSpec { .. }
         ));
         assert_eq!(
-            kind_of(None, Some(404), Intent::Other, "Not Found", None),
+            kind_of(None, Some(404), Intent::Other, "Not Found", None, None),
             ErrorKind::NotFound
         );
         assert_eq!(
-            kind_of(None, Some(503), Intent::Other, "", None),
+            kind_of(None, Some(503), Intent::Other, "", None, None),
             ErrorKind::Transient
         );
         assert_eq!(
-            kind_of(Some("Weird"), Some(400), Intent::Other, "", None),
+            kind_of(Some("Weird"), Some(400), Intent::Other, "", None, None),
             ErrorKind::Permanent
         );
+    }
+
+    #[test]
+    fn iam_propagation_errors_are_temporary_only_just_after_hubforge_made_the_principal() {
+        let cases = [
+            (
+                "InvalidParameterException",
+                "Role with arn: arn:aws:iam::1:role/hub-cluster, could not be assumed because it does not exist or the trusted entity is not correct",
+            ),
+            ("InvalidParameterException", "Error in role params"),
+            (
+                "InvalidParameterException",
+                "The provided role doesn't have the Amazon EKS Managed Policies associated with it.",
+            ),
+            (
+                "MalformedPolicyDocument",
+                "Invalid principal in policy: \"FEDERATED\":\"arn:aws:iam::1:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X\"",
+            ),
+        ];
+        let kind = |code, message, fresh| {
+            kind_of(Some(code), Some(400), Intent::Create, message, None, fresh)
+        };
+        for (code, message) in cases {
+            let just_made = Some(Duration::from_secs(5));
+            assert_eq!(
+                kind(code, message, just_made),
+                ErrorKind::Transient,
+                "{message}"
+            );
+            let at_the_edge = Some(IAM_PROPAGATION);
+            assert_eq!(
+                kind(code, message, at_the_edge),
+                ErrorKind::Transient,
+                "{message}"
+            );
+            let long_ago = Some(IAM_PROPAGATION + Duration::from_secs(1));
+            assert!(
+                matches!(kind(code, message, long_ago), ErrorKind::InvalidSpec { .. }),
+                "{message}"
+            );
+            // Made by someone else, or by an earlier run: a wrong spec.
+            assert!(
+                matches!(kind(code, message, None), ErrorKind::InvalidSpec { .. }),
+                "{message}"
+            );
+        }
+        // Other invalid parameters stay invalid even right after.
+        for (code, message) in [
+            (
+                "InvalidParameterException",
+                "unsupported Kubernetes version 1.99",
+            ),
+            ("MalformedPolicyDocument", "Syntax errors in policy."),
+        ] {
+            let just_made = Some(Duration::from_secs(1));
+            assert!(
+                matches!(
+                    kind(code, message, just_made),
+                    ErrorKind::InvalidSpec { .. }
+                ),
+                "{message}"
+            );
+        }
     }
 }

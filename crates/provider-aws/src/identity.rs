@@ -11,7 +11,8 @@ use provider_core::provider::*;
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, found, local, stale_tag_keys};
+use crate::error::{AwsResult, Intent, found, local, stale_tag_keys};
+use crate::fresh::Principal;
 use crate::policy::{self, BUCKET_POLICY};
 
 pub(crate) fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
@@ -172,6 +173,7 @@ impl IdentityOps for AwsProvider {
             .send()
             .await
             .or_aws_create(name)?;
+        self.inner.fresh.made(Principal::Role(name));
         Ok(Operation::completed(
             format!("create-role-{name}"),
             format!("identity/{name}"),
@@ -225,6 +227,7 @@ impl IdentityOps for AwsProvider {
         }
         let account = self.inner.account().await?;
         let provider_arn = format!("arn:aws:iam::{account}:oidc-provider/{issuer}");
+        let fresh = self.inner.fresh.age(&[Principal::OidcProvider(issuer)]);
         iam.update_assume_role_policy()
             .role_name(name)
             .policy_document(policy::trust_service_account(
@@ -234,7 +237,7 @@ impl IdentityOps for AwsProvider {
             ))
             .send()
             .await
-            .or_aws(name)?;
+            .or_aws_naming(Intent::Other, name, fresh)?;
         if binding.grants.is_empty() {
             if let Err(error) = iam
                 .delete_role_policy()

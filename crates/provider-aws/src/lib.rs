@@ -14,6 +14,7 @@ mod client;
 mod cluster;
 mod credential;
 mod error;
+mod fresh;
 mod identity;
 #[cfg(feature = "vpc")]
 mod network;
@@ -56,6 +57,8 @@ pub(crate) struct Inner {
     pub private_nodes: bool,
     pub emulator: bool,
     pub poll_interval: Duration,
+    /// Roles and OIDC providers this provider made, and when.
+    pub fresh: fresh::Fresh,
 }
 
 impl AwsProvider {
@@ -81,6 +84,7 @@ impl AwsProvider {
                 private_nodes: builder.private_nodes,
                 emulator: builder.emulator,
                 poll_interval,
+                fresh: fresh::Fresh::default(),
             }),
         })
     }

@@ -15,7 +15,8 @@ use provider_core::provider::*;
 use provider_core::validate::Taint;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, found, local};
+use crate::error::{AwsResult, Intent, found, local};
+use crate::fresh::Principal;
 use crate::{AwsProvider, Poller};
 
 /// Instance families with NVIDIA GPUs, which need the NVIDIA AMI.
@@ -209,9 +210,8 @@ impl NodePoolOps for AwsProvider {
         // On AWS the cluster's physical name is the hub's name.
         let subnets = self.inner.subnet_ids(self, cluster, true).await?;
         let account = self.inner.account().await?;
-        let node_role = self
-            .inner
-            .role_arn(&account, &names::supporting(Cloud::Aws, cluster)[1].1);
+        let role_name = &names::supporting(Cloud::Aws, cluster)[1].1;
+        let node_role = self.inner.role_arn(&account, role_name);
         let mut tags = config.tags.clone();
         tags.extend(autoscaler_tags(cluster));
         let capacity = if config.spot {
@@ -238,7 +238,11 @@ impl NodePoolOps for AwsProvider {
             .set_tags(Some(tags.into_iter().collect()))
             .send()
             .await
-            .or_aws_create(name)?;
+            .or_aws_naming(
+                Intent::Create,
+                name,
+                self.inner.fresh.age(&[Principal::Role(role_name)]),
+            )?;
         Ok(Operation::pending(
             format!("create-nodegroup-{name}"),
             format!("node_pool/{cluster}/{name}"),

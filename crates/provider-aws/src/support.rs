@@ -12,6 +12,7 @@ use provider_core::{Cloud, ErrorKind, Result};
 
 use crate::AwsProvider;
 use crate::error::{AwsResult, found, local, stale_tag_keys};
+use crate::fresh::Principal;
 use crate::identity::iam_tags;
 use crate::policy;
 
@@ -68,6 +69,7 @@ impl AwsProvider {
             .send()
             .await
             .or_aws_create(&config.name)?;
+        self.inner.fresh.made(Principal::Role(&config.name));
         for arn in policies {
             iam.attach_role_policy()
                 .role_name(&config.name)
@@ -289,6 +291,7 @@ impl SupportOps for AwsProvider {
                     .send()
                     .await
                     .or_aws_create(name)?;
+                self.inner.fresh.made(Principal::OidcProvider(&issuer));
             }
             SupportKind::Network => {
                 #[cfg(feature = "vpc")]
