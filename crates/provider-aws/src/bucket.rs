@@ -16,7 +16,7 @@ use provider_core::provider::*;
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, found, local};
+use crate::error::{AwsResult, every, found, local};
 
 const LIFECYCLE_RULE: &str = "hubforge-expiry";
 
@@ -233,11 +233,16 @@ impl AwsProvider {
     /// Deletes every object version and delete marker, a page at a time.
     async fn empty_bucket(&self, name: &str) -> Result<()> {
         let s3 = &self.inner.clients.s3;
+        // The SDK has no paginator for ListObjectVersions (it takes two
+        // markers), so the pages are followed here.
+        let (mut key_marker, mut version_marker) = (None, None);
         loop {
             let page = s3
                 .list_object_versions()
                 .bucket(name)
                 .max_keys(1000)
+                .set_key_marker(key_marker)
+                .set_version_id_marker(version_marker)
                 .send()
                 .await
                 .or_aws(name)?;
@@ -258,21 +263,40 @@ impl AwsProvider {
                         .ok()
                 })
                 .collect();
-            if ids.is_empty() {
+            if !ids.is_empty() {
+                let delete = Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()
+                    .expect("objects set");
+                s3.delete_objects()
+                    .bucket(name)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+            }
+            if page.is_truncated() != Some(true) {
                 return Ok(());
             }
-            let delete = Delete::builder()
-                .set_objects(Some(ids))
-                .quiet(true)
-                .build()
-                .expect("objects set");
-            s3.delete_objects()
-                .bucket(name)
-                .delete(delete)
-                .send()
-                .await
-                .or_aws(name)?;
+            key_marker = page.next_key_marker().map(str::to_string);
+            version_marker = page.next_version_id_marker().map(str::to_string);
         }
+    }
+}
+
+/// Whether a bucket found by name is `hub`'s, from the answer to reading
+/// its tags. A bucket whose tags this account may not read (a foreign
+/// bucket with a deny in its policy) is not one hubforge made — hubforge
+/// can always read its own — so it is passed over, not a failed listing.
+fn listed_bucket_is_hubs(tags: Result<BTreeMap<String, String>>, hub: &str) -> Result<bool> {
+    match tags {
+        Ok(tags) => Ok(owned_by(&tags, hub)),
+        Err(error) if error.kind() == &ErrorKind::PermissionDenied => {
+            tracing::debug!("passing over a bucket whose tags cannot be read: {error}");
+            Ok(false)
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -339,21 +363,21 @@ impl BucketOps for AwsProvider {
     }
 
     async fn list_buckets(&self, hub: &str) -> Result<Vec<BucketState>> {
-        // Only this region's buckets: another region's would answer with a redirect.
-        let listed = self
-            .inner
-            .clients
-            .s3
-            .list_buckets()
-            .bucket_region(&self.inner.region)
-            .send()
-            .await
-            .or_aws("s3")?;
+        // The hub's buckets are all named `<hub>-…` (names::bucket), and
+        // only this region's: another region's would answer with a redirect.
+        let listed = every!(
+            self.inner
+                .clients
+                .s3
+                .list_buckets()
+                .prefix(format!("{hub}-"))
+                .bucket_region(&self.inner.region),
+            "s3"
+        )
+        .await?;
         let mut owned = Vec::new();
-        for bucket in listed.buckets() {
-            let Some(name) = bucket.name() else { continue };
-            // Only buckets tagged as the hub's; reading the rest would be wasted calls.
-            if !owned_by(&self.bucket_tags(name).await?, hub) {
+        for name in listed.iter().filter_map(|b| b.name()) {
+            if !listed_bucket_is_hubs(self.bucket_tags(name).await, hub)? {
                 continue;
             }
             if let Some(state) = self.read_bucket(name).await? {
@@ -361,5 +385,114 @@ impl BucketOps for AwsProvider {
             }
         }
         Ok(owned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use provider_core::Error;
+
+    use super::*;
+    use crate::double::{Answer, Double, Request, s3_error};
+
+    #[test]
+    fn a_bucket_whose_tags_are_denied_is_passed_over_and_other_errors_are_not() {
+        let error = |kind| Err(Error::new(kind, "aws", "m"));
+        assert_eq!(
+            listed_bucket_is_hubs(error(ErrorKind::PermissionDenied), "hub").ok(),
+            Some(false)
+        );
+        assert!(listed_bucket_is_hubs(error(ErrorKind::Transient), "hub").is_err());
+        assert!(listed_bucket_is_hubs(error(ErrorKind::Unauthenticated), "hub").is_err());
+        assert_eq!(
+            listed_bucket_is_hubs(Ok(ownership_tags("hub")), "hub").ok(),
+            Some(true)
+        );
+        assert_eq!(
+            listed_bucket_is_hubs(Ok(ownership_tags("other")), "hub").ok(),
+            Some(false)
+        );
+    }
+
+    const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+    /// S3 answering for `hub-a` (tags denied), `hub-b` (another hub's) on
+    /// the first page and `hub-c` (this hub's) on the second.
+    fn s3(request: &Request) -> Answer {
+        let tags = |hub: &str| {
+            let tags: String = ownership_tags(hub)
+                .iter()
+                .map(|(k, v)| format!("<Tag><Key>{k}</Key><Value>{v}</Value></Tag>"))
+                .collect();
+            (200, format!("<Tagging><TagSet>{tags}</TagSet></Tagging>"))
+        };
+        let q = |key: &str| request.query.contains_key(key);
+        match request.path.trim_matches('/') {
+            "" => {
+                let (names, token) = match request.query.get("continuation-token") {
+                    None => (
+                        ["hub-a", "hub-b"].as_slice(),
+                        "<ContinuationToken>page-2</ContinuationToken>",
+                    ),
+                    Some(token) if token == "page-2" => (["hub-c"].as_slice(), ""),
+                    Some(_) => return s3_error(400, "InvalidArgument"),
+                };
+                let buckets: String = names
+                    .iter()
+                    .map(|n| format!("<Bucket><Name>{n}</Name><CreationDate>2024-01-01T00:00:00.000Z</CreationDate></Bucket>"))
+                    .collect();
+                (
+                    200,
+                    format!(
+                        "<ListAllMyBucketsResult xmlns=\"{XMLNS}\"><Buckets>{buckets}</Buckets>{token}</ListAllMyBucketsResult>"
+                    ),
+                )
+            }
+            "hub-a" if q("tagging") => s3_error(403, "AccessDenied"),
+            "hub-b" if q("tagging") => tags("other"),
+            "hub-c" if q("tagging") => tags("hub"),
+            "hub-c" if q("location") => (
+                200,
+                format!("<LocationConstraint xmlns=\"{XMLNS}\">us-west-2</LocationConstraint>"),
+            ),
+            "hub-c" if q("lifecycle") => s3_error(404, "NoSuchLifecycleConfiguration"),
+            "hub-c" if q("versions") => (
+                200,
+                format!(
+                    "<ListVersionsResult xmlns=\"{XMLNS}\"><IsTruncated>false</IsTruncated></ListVersionsResult>"
+                ),
+            ),
+            "hub-c" if q("versioning") => {
+                (200, format!("<VersioningConfiguration xmlns=\"{XMLNS}\"/>"))
+            }
+            "hub-c" if request.method == "HEAD" => (200, String::new()),
+            _ => s3_error(404, "NoSuchBucket"),
+        }
+    }
+
+    #[tokio::test]
+    async fn listing_follows_every_page_and_passes_over_a_bucket_whose_tags_are_denied() {
+        let double = Double::start(s3);
+        let provider = crate::AwsBuilder::new()
+            .region("us-west-2")
+            .endpoint_url(&double.url)
+            .credentials(crate::StaticCredentials::new("test", "test"))
+            .subnets(vec!["subnet-1".into(), "subnet-2".into()])
+            .build()
+            .await
+            .unwrap();
+        let listed = provider.list_buckets("hub").await.unwrap();
+        let names: Vec<&str> = listed.iter().map(|b| b.config.name.as_str()).collect();
+        assert_eq!(names, ["hub-c"]);
+        let requests = double.requests.lock().unwrap();
+        let lists: Vec<_> = requests.iter().filter(|r| r.path == "/").collect();
+        assert_eq!(lists.len(), 2, "{lists:?}");
+        for list in lists {
+            assert_eq!(list.query.get("prefix").map(String::as_str), Some("hub-"));
+            assert_eq!(
+                list.query.get("bucket-region").map(String::as_str),
+                Some("us-west-2")
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@ use provider_core::operation::{Operation, OperationStatus, Progress};
 use provider_core::provider::*;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, Intent, found, local, stale_tag_keys};
+use crate::error::{AwsResult, Intent, every, found, local, stale_tag_keys};
 use crate::fresh::Principal;
 use crate::{AwsProvider, Poller};
 
@@ -375,17 +375,7 @@ impl ClusterOps for AwsProvider {
     }
 
     async fn list_clusters(&self, hub: &str) -> Result<Vec<ClusterState>> {
-        let mut names = Vec::new();
-        let mut pages = self
-            .inner
-            .clients
-            .eks
-            .list_clusters()
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            names.extend(page.or_aws("eks")?.clusters().iter().cloned());
-        }
+        let names = every!(self.inner.clients.eks.list_clusters(), "eks").await?;
         let mut owned = Vec::new();
         for name in names {
             if let Some(cluster) = self.describe_cluster(&name).await? {

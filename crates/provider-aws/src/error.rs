@@ -219,6 +219,25 @@ fn describe<E: std::error::Error + 'static>(error: &SdkError<E, HttpResponse>) -
     text
 }
 
+/// Every item of a paginated AWS listing: the SDK's paginator follows the
+/// continuation tokens, and an error is classified for `resource`.
+/// `every!(iam.list_roles(), "iam")` is a `Result<Vec<Role>>` (await it).
+macro_rules! every {
+    ($request:expr, $resource:expr) => {
+        async {
+            use $crate::error::AwsResult as _;
+            $request
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<::std::result::Result<Vec<_>, _>>()
+                .await
+                .or_aws($resource)
+        }
+    };
+}
+pub(crate) use every;
+
 /// `.or_aws(resource)` on any SDK result: classify the error, keep the value.
 pub(crate) trait AwsResult<T> {
     /// Classifies an error of a request that is not a create.

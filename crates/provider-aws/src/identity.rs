@@ -11,7 +11,7 @@ use provider_core::provider::*;
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, Intent, found, local, stale_tag_keys};
+use crate::error::{AwsResult, Intent, every, found, local, stale_tag_keys};
 use crate::fresh::Principal;
 use crate::policy::{self, BUCKET_POLICY};
 
@@ -29,17 +29,12 @@ pub(crate) fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 
 impl AwsProvider {
     pub(crate) async fn role_tags(&self, role: &str) -> Result<BTreeMap<String, String>> {
-        let out = self
-            .inner
-            .clients
-            .iam
-            .list_role_tags()
-            .role_name(role)
-            .send()
-            .await
-            .or_aws(role)?;
-        Ok(out
-            .tags()
+        let tags = every!(
+            self.inner.clients.iam.list_role_tags().role_name(role),
+            role
+        )
+        .await?;
+        Ok(tags
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect())
@@ -74,13 +69,8 @@ impl AwsProvider {
     /// Deletes a role with everything attached to it.
     pub(crate) async fn delete_role(&self, role: &str) -> Result<()> {
         let iam = &self.inner.clients.iam;
-        let inline = iam
-            .list_role_policies()
-            .role_name(role)
-            .send()
-            .await
-            .or_aws(role)?;
-        for name in inline.policy_names() {
+        let inline = every!(iam.list_role_policies().role_name(role), role).await?;
+        for name in &inline {
             iam.delete_role_policy()
                 .role_name(role)
                 .policy_name(name)
@@ -88,13 +78,8 @@ impl AwsProvider {
                 .await
                 .or_aws(role)?;
         }
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .send()
-            .await
-            .or_aws(role)?;
-        for policy in attached.attached_policies() {
+        let attached = every!(iam.list_attached_role_policies().role_name(role), role).await?;
+        for policy in &attached {
             if let Some(arn) = policy.policy_arn() {
                 iam.detach_role_policy()
                     .role_name(role)

@@ -13,6 +13,8 @@ mod builder;
 mod client;
 mod cluster;
 mod credential;
+#[cfg(test)]
+mod double;
 mod error;
 mod fresh;
 mod identity;

@@ -10,13 +10,13 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType, Subnet, Tag, TagSpecification, Vpc,
+    AttributeBooleanValue, Filter, ResourceType, RouteTable, Subnet, Tag, TagSpecification, Vpc,
 };
 use provider_core::provider::*;
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, local};
+use crate::error::{AwsResult, every, local};
 
 /// Subnet blocks inside the VPC's /16, one per availability zone.
 const SUBNET_BLOCKS: [&str; 2] = ["10.0.0.0/19", "10.0.32.0/19"];
@@ -99,31 +99,66 @@ fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
 }
 
 impl AwsProvider {
-    async fn vpc_named(&self, name: &str) -> Result<Option<Vpc>> {
-        let out = self
+    /// The VPCs matching every filter.
+    async fn vpcs(&self, filters: [Filter; 2], resource: &str) -> Result<Vec<Vpc>> {
+        let request = self
             .inner
             .clients
             .ec2
             .describe_vpcs()
-            .filters(filter("tag:Name", name))
-            .filters(filter("tag:hubforge-managed", "true"))
-            .send()
-            .await
-            .or_aws(name)?;
-        Ok(out.vpcs().first().cloned())
+            .set_filters(Some(filters.to_vec()));
+        every!(request, resource).await
+    }
+
+    async fn vpc_named(&self, name: &str) -> Result<Option<Vpc>> {
+        let filters = [
+            filter("tag:Name", name),
+            filter("tag:hubforge-managed", "true"),
+        ];
+        Ok(self.vpcs(filters, name).await?.into_iter().next())
     }
 
     async fn subnets_of(&self, vpc_id: &str) -> Result<Vec<Subnet>> {
-        let out = self
+        every!(
+            self.inner
+                .clients
+                .ec2
+                .describe_subnets()
+                .filters(filter("vpc-id", vpc_id)),
+            vpc_id
+        )
+        .await
+    }
+
+    /// The ids of the internet gateways attached to the VPC.
+    async fn internet_gateways(&self, vpc_id: &str) -> Result<Vec<String>> {
+        let gateways = every!(
+            self.inner
+                .clients
+                .ec2
+                .describe_internet_gateways()
+                .filters(filter("attachment.vpc-id", vpc_id)),
+            vpc_id
+        )
+        .await?;
+        Ok(gateways
+            .iter()
+            .filter_map(|g| g.internet_gateway_id().map(str::to_string))
+            .collect())
+    }
+
+    /// The route tables of the VPC (only those named `name`, if given).
+    async fn route_tables(&self, vpc_id: &str, name: Option<&str>) -> Result<Vec<RouteTable>> {
+        let mut request = self
             .inner
             .clients
             .ec2
-            .describe_subnets()
-            .filters(filter("vpc-id", vpc_id))
-            .send()
-            .await
-            .or_aws(vpc_id)?;
-        Ok(out.subnets().to_vec())
+            .describe_route_tables()
+            .filters(filter("vpc-id", vpc_id));
+        if let Some(name) = name {
+            request = request.filters(filter("tag:Name", name));
+        }
+        every!(request, vpc_id).await
     }
 
     /// The hub VPC's subnet ids: every subnet, or only the private ones.
@@ -196,18 +231,8 @@ impl AwsProvider {
             .await
             .or_aws(name)?;
 
-        let gateways = ec2
-            .describe_internet_gateways()
-            .filters(filter("attachment.vpc-id", &vpc_id))
-            .send()
-            .await
-            .or_aws(name)?;
-        let gateway = match gateways
-            .internet_gateways()
-            .first()
-            .and_then(|g| g.internet_gateway_id())
-        {
-            Some(id) => id.to_string(),
+        let gateway = match self.internet_gateways(&vpc_id).await?.into_iter().next() {
+            Some(id) => id,
             None => {
                 let created = ec2
                     .create_internet_gateway()
@@ -243,6 +268,7 @@ impl AwsProvider {
             )
             .await?;
 
+        // DescribeAvailabilityZones has no pages.
         let zones = ec2
             .describe_availability_zones()
             .filters(filter("state", "available"))
@@ -432,18 +458,8 @@ impl AwsProvider {
         target: RouteTarget<'_>,
     ) -> Result<String> {
         let ec2 = &self.inner.clients.ec2;
-        let tables = ec2
-            .describe_route_tables()
-            .filters(filter("vpc-id", vpc_id))
-            .filters(filter("tag:Name", table_name))
-            .send()
-            .await
-            .or_aws(table_name)?;
-        if let Some(id) = tables
-            .route_tables()
-            .first()
-            .and_then(|t| t.route_table_id())
-        {
+        let tables = self.route_tables(vpc_id, Some(table_name)).await?;
+        if let Some(id) = tables.first().and_then(|t| t.route_table_id()) {
             return Ok(id.to_string());
         }
         let created = ec2
@@ -472,17 +488,16 @@ impl AwsProvider {
 
     /// NAT gateways of the VPC that are not deleted or failed.
     async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<String>> {
-        let out = self
-            .inner
-            .clients
-            .ec2
-            .describe_nat_gateways()
-            .filter(filter("vpc-id", vpc_id))
-            .send()
-            .await
-            .or_aws(vpc_id)?;
-        Ok(out
-            .nat_gateways()
+        let gateways = every!(
+            self.inner
+                .clients
+                .ec2
+                .describe_nat_gateways()
+                .filter(filter("vpc-id", vpc_id)),
+            vpc_id
+        )
+        .await?;
+        Ok(gateways
             .iter()
             .filter(|n| {
                 !matches!(
@@ -518,13 +533,7 @@ impl AwsProvider {
 
     /// What a network has, and what a half-made one lacks.
     async fn network_facts(&self, vpc_id: &str) -> Result<NetworkFacts> {
-        let ec2 = &self.inner.clients.ec2;
-        let gateways = ec2
-            .describe_internet_gateways()
-            .filters(filter("attachment.vpc-id", vpc_id))
-            .send()
-            .await
-            .or_aws(vpc_id)?;
+        let gateways = self.internet_gateways(vpc_id).await?;
         let subnets = self.subnets_of(vpc_id).await?;
         let count = |role: &str| {
             subnets
@@ -534,7 +543,7 @@ impl AwsProvider {
         };
         let nats = self.nat_gateways(vpc_id).await?;
         let private = count("private") > 0 || !nats.is_empty();
-        let gaps = if gateways.internet_gateways().is_empty() {
+        let gaps = if gateways.is_empty() {
             Err("no internet gateway".to_string())
         } else if count("public") < SUBNET_BLOCKS.len() {
             Err("fewer than two public subnets".to_string())
@@ -557,18 +566,12 @@ impl AwsProvider {
     }
 
     pub(crate) async fn owned_networks(&self, hub: &str) -> Result<Vec<SupportState>> {
-        let out = self
-            .inner
-            .clients
-            .ec2
-            .describe_vpcs()
-            .filters(filter("tag:hubforge-cluster", hub))
-            .filters(filter("tag:hubforge-managed", "true"))
-            .send()
-            .await
-            .or_aws(hub)?;
+        let filters = [
+            filter("tag:hubforge-cluster", hub),
+            filter("tag:hubforge-managed", "true"),
+        ];
         let mut owned = Vec::new();
-        for vpc in out.vpcs() {
+        for vpc in &self.vpcs(filters, hub).await? {
             let name = vpc
                 .tags()
                 .iter()
@@ -663,6 +666,7 @@ impl AwsProvider {
             }
             tokio::time::sleep(self.inner.poll_interval).await;
         }
+        // DescribeAddresses has no pages.
         let addresses = ec2
             .describe_addresses()
             .filters(filter("tag:Name", name))
@@ -681,13 +685,7 @@ impl AwsProvider {
                 .await
                 .or_aws(name)?;
         }
-        let tables = ec2
-            .describe_route_tables()
-            .filters(filter("vpc-id", &vpc_id))
-            .send()
-            .await
-            .or_aws(name)?;
-        for table in tables.route_tables() {
+        for table in self.route_tables(&vpc_id, None).await? {
             let main = table.associations().iter().any(|a| a.main() == Some(true));
             for association in table
                 .associations()
@@ -710,19 +708,9 @@ impl AwsProvider {
                     .or_aws(name)?;
             }
         }
-        let gateways = ec2
-            .describe_internet_gateways()
-            .filters(filter("attachment.vpc-id", &vpc_id))
-            .send()
-            .await
-            .or_aws(name)?;
-        for gateway in gateways
-            .internet_gateways()
-            .iter()
-            .filter_map(|g| g.internet_gateway_id())
-        {
+        for gateway in self.internet_gateways(&vpc_id).await? {
             ec2.detach_internet_gateway()
-                .internet_gateway_id(gateway)
+                .internet_gateway_id(&gateway)
                 .vpc_id(&vpc_id)
                 .send()
                 .await

@@ -15,7 +15,7 @@ use provider_core::provider::*;
 use provider_core::validate::Taint;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, Intent, found, local};
+use crate::error::{AwsResult, Intent, every, found, local};
 use crate::fresh::Principal;
 use crate::{AwsProvider, Poller};
 
@@ -94,6 +94,19 @@ impl AwsProvider {
                 .or_aws(name),
         )?;
         Ok(out.and_then(|o| o.nodegroup().cloned()))
+    }
+
+    /// The names of every node group of `cluster`.
+    pub(crate) async fn nodegroup_names(&self, cluster: &str) -> Result<Vec<String>> {
+        every!(
+            self.inner
+                .clients
+                .eks
+                .list_nodegroups()
+                .cluster_name(cluster),
+            cluster
+        )
+        .await
     }
 
     fn pool_state(&self, cluster: &str, group: &Nodegroup) -> NodePoolState {
@@ -387,20 +400,8 @@ impl NodePoolOps for AwsProvider {
     }
 
     async fn list_node_pools(&self, cluster: &str) -> Result<Vec<NodePoolState>> {
-        let mut names = Vec::new();
-        let mut pages = self
-            .inner
-            .clients
-            .eks
-            .list_nodegroups()
-            .cluster_name(cluster)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            names.extend(page.or_aws(cluster)?.nodegroups().iter().cloned());
-        }
         let mut pools = Vec::new();
-        for name in names {
+        for name in self.nodegroup_names(cluster).await? {
             if let Some(group) = self.describe_nodegroup(cluster, &name).await? {
                 pools.push(self.pool_state(cluster, &group));
             }

@@ -11,7 +11,7 @@ use provider_core::provider::*;
 use provider_core::{Cloud, ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, found, local, stale_tag_keys};
+use crate::error::{AwsResult, every, found, local, stale_tag_keys};
 use crate::fresh::Principal;
 use crate::identity::iam_tags;
 use crate::policy;
@@ -34,21 +34,16 @@ fn hub_of(name: &str) -> &str {
 impl AwsProvider {
     /// Roles whose names say they may be `hub`'s (`<hub>-…`); callers check tags.
     pub(crate) async fn owned_roles(&self, hub: &str) -> Result<Vec<String>> {
-        let mut names = Vec::new();
-        let mut pages = self.inner.clients.iam.list_roles().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.or_aws("iam")?;
-            names.extend(
-                page.roles()
-                    .iter()
-                    .map(|r| r.role_name().to_string())
-                    .filter(|n| n.starts_with(&format!("{hub}-"))),
-            );
-        }
+        let roles = every!(self.inner.clients.iam.list_roles(), "iam").await?;
+        let prefix = format!("{hub}-");
         let mut owned = Vec::new();
-        for name in names {
-            if owned_by(&self.role_tags(&name).await?, hub) {
-                owned.push(name);
+        for name in roles
+            .iter()
+            .map(|r| r.role_name())
+            .filter(|n| n.starts_with(&prefix))
+        {
+            if owned_by(&self.role_tags(name).await?, hub) {
+                owned.push(name.to_string());
             }
         }
         Ok(owned)
@@ -115,6 +110,7 @@ impl AwsProvider {
     /// The OIDC providers tagged as `hub`'s: (ARN, tags).
     async fn oidc_providers(&self, hub: &str) -> Result<Vec<(String, BTreeMap<String, String>)>> {
         let iam = &self.inner.clients.iam;
+        // ListOpenIDConnectProviders has no pages: it answers with all of them.
         let listed = iam
             .list_open_id_connect_providers()
             .send()
@@ -126,14 +122,13 @@ impl AwsProvider {
             .iter()
             .filter_map(|p| p.arn())
         {
-            let tags = iam
-                .list_open_id_connect_provider_tags()
-                .open_id_connect_provider_arn(arn)
-                .send()
-                .await
-                .or_aws(arn)?;
+            let tags = every!(
+                iam.list_open_id_connect_provider_tags()
+                    .open_id_connect_provider_arn(arn),
+                arn
+            )
+            .await?;
             let tags: BTreeMap<String, String> = tags
-                .tags()
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
@@ -168,17 +163,7 @@ impl AwsProvider {
         let cluster = names::cluster(Cloud::Aws, hub).unwrap_or_else(|e| e.physical);
         let in_use = match kind {
             SupportKind::NodeRole => match self.describe_cluster(&cluster).await? {
-                Some(_) => !self
-                    .inner
-                    .clients
-                    .eks
-                    .list_nodegroups()
-                    .cluster_name(&cluster)
-                    .send()
-                    .await
-                    .or_aws(&cluster)?
-                    .nodegroups()
-                    .is_empty(),
+                Some(_) => !self.nodegroup_names(&cluster).await?.is_empty(),
                 None => false,
             },
             _ => self.describe_cluster(&cluster).await?.is_some(),
