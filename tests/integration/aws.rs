@@ -265,7 +265,10 @@ async fn reference_hub_is_built_as_specified_and_leaves_nothing_behind() {
             .labels()
             .map(|l| l.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
             .unwrap_or_default();
-        assert_eq!(got_labels, labels.into_iter().collect(), "{name}");
+        // Every pool's nodes also carry hubforge's own pool label.
+        let mut labels: BTreeMap<&str, &str> = labels.into_iter().collect();
+        labels.insert("hubforge.io/pool", name);
+        assert_eq!(got_labels, labels, "{name}");
         let got_taints: Vec<(&str, &str, &str)> = group
             .taints()
             .iter()
