@@ -13,10 +13,10 @@ use aws_sdk_s3::types::{
 };
 use provider_core::operation::Operation;
 use provider_core::provider::*;
-use provider_core::{ErrorKind, Result};
+use provider_core::{Error, ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, every, found, local};
+use crate::error::{AwsResult, Intent, every, found, kind_of, local};
 
 const LIFECYCLE_RULE: &str = "hubforge-expiry";
 
@@ -269,12 +269,19 @@ impl AwsProvider {
                     .quiet(true)
                     .build()
                     .expect("objects set");
-                s3.delete_objects()
+                let out = s3
+                    .delete_objects()
                     .bucket(name)
                     .delete(delete)
                     .send()
                     .await
                     .or_aws(name)?;
+                // S3 answers 200 and lists the objects it would not delete
+                // (object lock, a deny in the bucket policy): trying again
+                // would fail the same way, so say which and why.
+                if let Some(error) = undeleted(name, out.errors()) {
+                    return Err(error);
+                }
             }
             if page.is_truncated() != Some(true) {
                 return Ok(());
@@ -283,6 +290,49 @@ impl AwsProvider {
             version_marker = page.next_version_id_marker().map(str::to_string);
         }
     }
+}
+
+/// The error for the objects DeleteObjects would not delete, naming them
+/// (the first ten) and S3's reason; `None` when it deleted them all.
+fn undeleted(bucket: &str, errors: &[aws_sdk_s3::types::Error]) -> Option<Error> {
+    let first = errors.first()?;
+    let objects: Vec<String> = errors
+        .iter()
+        .take(10)
+        .map(|e| {
+            let key = e.key().unwrap_or_default();
+            let reason = format!(
+                "{}: {}",
+                e.code().unwrap_or("unknown"),
+                e.message().unwrap_or_default()
+            );
+            match e.version_id() {
+                Some(version) => format!("{key} (version {version}): {reason}"),
+                None => format!("{key}: {reason}"),
+            }
+        })
+        .collect();
+    let more = match errors.len() {
+        n if n > 10 => format!(" and {} more", n - 10),
+        _ => String::new(),
+    };
+    let kind = kind_of(
+        first.code(),
+        None,
+        Intent::Other,
+        first.message().unwrap_or_default(),
+        None,
+        None,
+    );
+    Some(local(
+        kind,
+        bucket,
+        format!(
+            "S3 would not delete {} object version(s) of the bucket: {}{more}; remove what holds them (object lock, legal hold, a bucket policy) and destroy again",
+            errors.len(),
+            objects.join("; ")
+        ),
+    ))
 }
 
 /// Whether a bucket found by name is `hub`'s, from the answer to reading
@@ -390,8 +440,6 @@ impl BucketOps for AwsProvider {
 
 #[cfg(test)]
 mod tests {
-    use provider_core::Error;
-
     use super::*;
     use crate::double::{Answer, Double, Request, s3_error};
 
