@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         serde_json::to_string_pretty(&engine.outputs(&spec).await?)?
     );
 
-    let (_, leaks) = engine.destroy(&spec, false).await?;
-    anyhow::ensure!(leaks.is_empty(), "left behind: {leaks:?}");
+    let (_, check) = engine.destroy(&spec, false).await?;
+    anyhow::ensure!(check.leaks.is_empty(), "left behind: {:?}", check.leaks);
     Ok(())
 }

@@ -21,7 +21,7 @@ pub struct Common {
 }
 
 /// `.hubforge/` beside the spec: state, the sim's cloud, kubeconfigs.
-fn workdir(file: &Path) -> PathBuf {
+pub fn workdir(file: &Path) -> PathBuf {
     file.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
@@ -190,12 +190,33 @@ fn run_changes(
         } else {
             "apply"
         };
-        let lock = session.engine.lock(&session.spec.name, operation).await?;
+        let lock = match session.engine.lock(&session.spec.name, operation).await {
+            Ok(lock) => lock,
+            Err(error) => return Err(unlock_hint(error, &session.spec.name, &common)),
+        };
         let outcome = changes_under_lock(&session, &lock, auto_approve, destroy).await;
         session.progress.finish();
-        lock.release().await?;
-        outcome
+        // A failure to release is a warning; the run's own result stands.
+        session.engine.release(lock, outcome).await
     })
+}
+
+/// A "locked" error whose unlock command works from where the user is:
+/// it names the spec file (and `--state`), so `state unlock` finds the
+/// same state as the command that was refused.
+fn unlock_hint(error: hubforge::Error, hub: &str, common: &Common) -> anyhow::Error {
+    let hubforge::ErrorKind::Locked { holder, lock_id } = error.kind() else {
+        return error.into();
+    };
+    let state = common
+        .state
+        .as_ref()
+        .map(|dir| format!(" --state {}", dir.display()))
+        .unwrap_or_default();
+    anyhow::anyhow!(
+        "hub {hub} is locked by {holder}; if that run is gone, clear the lock with `hubforge state unlock {lock_id} {}{state}`",
+        common.file.display()
+    )
 }
 
 async fn changes_under_lock(
@@ -218,9 +239,24 @@ async fn changes_under_lock(
         engine.execute(lock, &plan).await?;
     }
     if plan.has_changes() {
-        if !auto_approve && std::io::stdin().is_terminal() && !confirm(destroy.is_some())? {
-            eprintln!("Nothing changed.");
-            return Ok(ExitCode::FAILURE);
+        if !auto_approve {
+            // Without a terminal nobody can answer: changing the cloud
+            // unasked is never the default.
+            if !std::io::stdin().is_terminal() {
+                eprintln!(
+                    "Nothing changed: {} changes the cloud only when someone says yes, and there is no terminal to ask on. Run it with --auto-approve to go ahead without asking.",
+                    if destroy.is_some() {
+                        "destroy"
+                    } else {
+                        "apply"
+                    }
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            if !confirm(destroy.is_some())? {
+                eprintln!("Nothing changed.");
+                return Ok(ExitCode::FAILURE);
+            }
         }
         let cancel = session.cancel.clone();
         let interrupt = tokio::spawn(async move {
@@ -250,7 +286,7 @@ async fn changes_under_lock(
         if session.json {
             say!(
                 "{}",
-                serde_json::json!({ "done": report.done.len(), "failed": failed, "skipped": skipped, "elapsed_seconds": report.elapsed.as_secs_f64() })
+                serde_json::json!({ "done": report.done.len(), "failed": failed, "skipped": skipped, "elapsed_seconds": report.elapsed.as_secs_f64(), "lock_lost": report.lock_lost })
             );
         } else {
             eprintln!(
@@ -258,26 +294,41 @@ async fn changes_under_lock(
                 report.done.len(),
                 report.elapsed.as_secs_f64()
             );
+            for (id, error) in &report.failed {
+                eprintln!(
+                    "  failed: {} ({}): {error}",
+                    plan.actions[*id].node, plan.actions[*id].physical
+                );
+            }
         }
         if !report.succeeded() {
-            if session.cancel.is_cancelled() {
+            if session.cancel.is_cancelled() || report.lock_lost.is_some() {
                 eprintln!("State is consistent: run the same command again to continue.");
             }
             return Ok(ExitCode::FAILURE);
         }
     }
     if destroy.is_some() {
-        let leaks = engine.leak_check(&spec.name).await?;
+        let check = engine.leak_check(spec).await?;
         if session.json {
-            say!("{}", serde_json::json!({ "leaks": leaks }));
+            say!(
+                "{}",
+                serde_json::json!({ "leaks": check.leaks, "left_alone": check.left_alone })
+            );
         }
-        if !leaks.is_empty() {
+        if !check.left_alone.is_empty() && !session.json {
+            eprintln!("Left alone, because they are not hub {}'s:", spec.name);
+            for foreign in &check.left_alone {
+                eprintln!("  {foreign}");
+            }
+        }
+        if !check.leaks.is_empty() {
             eprintln!(
                 "Leak check: {} resource(s) still tagged for hub {}:",
-                leaks.len(),
+                check.leaks.len(),
                 spec.name
             );
-            for leak in &leaks {
+            for leak in &check.leaks {
                 eprintln!("  {leak}");
             }
             return Ok(ExitCode::FAILURE);

@@ -127,35 +127,47 @@ impl From<CommonArgs> for engine::Common {
     }
 }
 
+/// Where the state commands look: the spec file's state (as `plan` and
+/// `apply` use it), or `--state`, or `.hubforge/state` here.
+#[derive(Debug, clap::Args)]
+struct StateArgs {
+    /// State directory or `s3://bucket/prefix` (default: beside FILE, or
+    /// .hubforge/state here).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 enum StateCommand {
     /// Every hub with state, its size and its lock.
     List {
-        /// State directory.
-        #[arg(long, value_name = "DIR")]
-        state: Option<PathBuf>,
+        /// A spec file: list the state beside it, where `apply` keeps it.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        at: StateArgs,
         /// Print as JSON.
         #[arg(long)]
         json: bool,
     },
     /// A hub's state as JSON.
     Show {
-        /// Hub name.
+        /// A spec file, or a hub name.
         hub: String,
-        /// State directory.
-        #[arg(long, value_name = "DIR")]
-        state: Option<PathBuf>,
+        #[command(flatten)]
+        at: StateArgs,
     },
-    /// Clear a lock by its id (shown in the "locked by" message).
+    /// Clear a lock by its id (the "locked by" message gives the command).
     Unlock {
         /// Lock id.
         id: String,
+        /// The spec file of the locked hub: its state is found as `apply`
+        /// finds it.
+        file: Option<PathBuf>,
         /// Only look at this hub.
         #[arg(long)]
         hub: Option<String>,
-        /// State directory.
-        #[arg(long, value_name = "DIR")]
-        state: Option<PathBuf>,
+        #[command(flatten)]
+        at: StateArgs,
     },
 }
 
@@ -187,9 +199,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Output { common } => engine::output(common.into()),
         Command::Graph { common, format } => engine::graph(common.into(), format),
         Command::State { command } => match command {
-            StateCommand::List { state, json } => state::list(state, json),
-            StateCommand::Show { hub, state } => state::show(state, hub),
-            StateCommand::Unlock { id, hub, state } => state::unlock(state, id, hub),
+            StateCommand::List { file, at, json } => state::list(file, at.state, json),
+            StateCommand::Show { hub, at } => state::show(at.state, hub),
+            StateCommand::Unlock { id, file, hub, at } => state::unlock(file, at.state, id, hub),
         },
     }
 }

@@ -1,6 +1,6 @@
 //! `hubforge state list|show|unlock`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use std::sync::Arc;
@@ -13,22 +13,48 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// `--state DIR` or `--state s3://bucket/prefix`.
+/// `--state DIR` or `--state s3://bucket/prefix`; else the state beside
+/// `spec`, as `plan` and `apply` find it; else `.hubforge/state` here.
 fn store(
+    spec: Option<&Path>,
     dir: Option<PathBuf>,
     runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<Arc<dyn StateStore>> {
-    super::state_store(
-        dir.as_deref(),
-        PathBuf::from(".hubforge/state"),
-        None,
-        runtime,
-    )
+) -> anyhow::Result<(Arc<dyn StateStore>, Option<String>)> {
+    let loaded = match spec {
+        Some(file) => Some(hubforge::HubClusterSpec::load(file).map_err(|problems| {
+            anyhow::anyhow!(
+                "{}: {}",
+                file.display(),
+                problems
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )
+        })?),
+        None => None,
+    };
+    let default = match spec {
+        Some(file) => super::engine::workdir(file).join("state"),
+        None => PathBuf::from(".hubforge/state"),
+    };
+    let region = loaded.as_ref().map(|s| s.region.as_str());
+    let store = super::state_store(dir.as_deref(), default, region, runtime)?;
+    Ok((store, loaded.map(|s| s.name)))
 }
 
-pub fn list(dir: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
+/// A spec file named on the command line, rather than a hub name.
+fn spec_file(argument: &str) -> Option<&Path> {
+    let path = Path::new(argument);
+    let spec_like = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "toml" | "json")
+    );
+    (spec_like && path.is_file()).then_some(path)
+}
+
+pub fn list(file: Option<PathBuf>, dir: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
-    let store = store(dir, &runtime)?;
+    let (store, _) = store(file.as_deref(), dir, &runtime)?;
     runtime.block_on(async {
         let mut rows = Vec::new();
         for hub in store.hubs().await? {
@@ -57,9 +83,10 @@ pub fn list(dir: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-pub fn show(dir: Option<PathBuf>, hub: String) -> anyhow::Result<ExitCode> {
+pub fn show(dir: Option<PathBuf>, target: String) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
-    let store = store(dir, &runtime)?;
+    let (store, spec_hub) = store(spec_file(&target), dir, &runtime)?;
+    let hub = spec_hub.unwrap_or(target);
     runtime.block_on(async {
         match store.read(&hub).await? {
             Some(state) => {
@@ -74,10 +101,17 @@ pub fn show(dir: Option<PathBuf>, hub: String) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Clears the lock with `id`, on `hub` or on whichever hub holds it.
-pub fn unlock(dir: Option<PathBuf>, id: String, hub: Option<String>) -> anyhow::Result<ExitCode> {
+/// Clears the lock with `id`, on `hub` (or the spec's hub) or on
+/// whichever hub holds it.
+pub fn unlock(
+    file: Option<PathBuf>,
+    dir: Option<PathBuf>,
+    id: String,
+    hub: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
-    let store = store(dir, &runtime)?;
+    let (store, spec_hub) = store(file.as_deref(), dir, &runtime)?;
+    let hub = hub.or(spec_hub);
     runtime.block_on(async {
         let hubs = match hub {
             Some(hub) => vec![hub],

@@ -98,7 +98,7 @@ static ISSUER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 mod conformance {
     testkit::conformance_suite!(@cases super::conformance_provider().await;
-        cluster_lifecycle, duplicates_are_refused, missing_resources, node_pool_lifecycle,
+        cluster_lifecycle, duplicates_are_ensured_and_foreign_names_refused, missing_resources, node_pool_lifecycle,
         pools_with_the_cluster, one_operation_per_cluster, operations_report_progress,
         cluster_version_upgrade, bucket_lifecycle, identity_binding);
 
@@ -450,7 +450,7 @@ async fn reference_hub_is_built_as_specified_and_leaves_nothing_behind() {
     // Destroy leaves nothing tagged as the hub's, VPC included.
     let (report, leaks) = engine.destroy(&spec, false).await.unwrap();
     assert!(
-        report.succeeded() && leaks.is_empty(),
+        report.succeeded() && leaks.leaks.is_empty(),
         "{:?} {leaks:?}",
         report.failed
     );
@@ -766,7 +766,7 @@ async fn private_nodes_sit_behind_a_nat_gateway_and_leave_nothing_behind() {
 
     let (report, leaks) = engine.destroy(&spec, false).await.unwrap();
     assert!(
-        report.succeeded() && leaks.is_empty(),
+        report.succeeded() && leaks.leaks.is_empty(),
         "{:?} {leaks:?}",
         report.failed
     );

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use provider_core::Cloud;
+use provider_core::interrupt::Interrupter;
 use provider_core::operation::Backoff;
 use provider_core::provider::{ClusterOps, Provider};
 use provider_core::retry::{RetryLayer, RetryPolicy};
@@ -13,13 +14,21 @@ use provider_core::sim::{FaultPlan, SimBuilder};
 /// 0.0005: a 10-minute EKS cluster create takes 300 ms.
 const TIME_SCALE: f64 = 0.0005;
 
-fn sim(imitate: Option<Cloud>) -> Arc<dyn Provider> {
-    Arc::new(
+/// A sim with the harness's interrupter wired in, so the conformance case
+/// on interrupted creates can stop its creates half-way.
+fn sim(imitate: Option<Cloud>) -> testkit::Subject {
+    let interrupter = Interrupter::new();
+    let provider: Arc<dyn Provider> = Arc::new(
         SimBuilder::new()
             .imitate(imitate)
             .time_scale(TIME_SCALE)
+            .interrupter(interrupter.clone())
             .build(),
-    )
+    );
+    testkit::Subject {
+        provider,
+        interrupter,
+    }
 }
 
 mod sim_default {

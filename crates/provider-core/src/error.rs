@@ -28,6 +28,8 @@ pub enum ErrorKind {
     Locked {
         /// Who holds it, since when, and the lock id to clear it with.
         holder: String,
+        /// The lock id, for `hubforge state unlock ID`.
+        lock_id: String,
     },
     /// The credentials are valid but not allowed to do this.
     PermissionDenied,
@@ -162,7 +164,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::AlreadyExists => f.write_str("already exists"),
             ErrorKind::Conflict => f.write_str("conflict"),
             ErrorKind::NotEmpty => f.write_str("not empty"),
-            ErrorKind::Locked { holder } => write!(f, "locked by {holder}"),
+            ErrorKind::Locked { holder, .. } => write!(f, "locked by {holder}"),
             ErrorKind::PermissionDenied => f.write_str("permission denied"),
             ErrorKind::Unauthenticated => f.write_str("not authenticated"),
             ErrorKind::Throttled {

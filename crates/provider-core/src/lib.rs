@@ -11,6 +11,7 @@
 //! - [`state`]: state stores and the hub lock.
 //! - [`events`]: typed progress events.
 //! - [`facts`]: per-cloud facts the sim and the providers share.
+//! - [`id`]: resource ids and the resource tag that carries them.
 //! - [`interrupt`]: stopping multi-step creates half-way, for tests.
 //! - `sim` (feature `sim`, on by default): the built-in simulated cloud.
 //!
@@ -22,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod facts;
+pub mod id;
 pub mod interrupt;
 pub mod names;
 pub mod operation;

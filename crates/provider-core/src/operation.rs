@@ -44,6 +44,12 @@ impl Cancellation {
     pub async fn cancelled(&self) {
         self.0.cancelled().await
     }
+
+    /// A signal given when this one is, and also on its own (a run that
+    /// lost its lock stops without cancelling its caller).
+    pub fn child(&self) -> Cancellation {
+        Cancellation(self.0.child_token())
+    }
 }
 
 /// Where a running operation stands.

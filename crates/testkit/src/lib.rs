@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use provider_core::catalog;
+use provider_core::interrupt::Interrupter;
 use provider_core::names::{self, NameScope};
 use provider_core::operation::{Backoff, Operation, Progress, Waiter};
 use provider_core::provider::*;
@@ -23,11 +24,33 @@ use provider_core::spec::{BucketAccess, MachineSpec, ServiceAccountRef};
 use provider_core::validate::parse_taint;
 use provider_core::{Cloud, ErrorKind};
 
+/// A provider under test, with the [`Interrupter`] its builder was given
+/// (so a case can stop its multi-step creates half-way).
+pub struct Subject {
+    /// The provider under test.
+    pub provider: Arc<dyn Provider>,
+    /// The interrupter wired into it.
+    pub interrupter: Interrupter,
+}
+
+impl From<Arc<dyn Provider>> for Subject {
+    /// A provider with no interrupter wired in: the interrupted-create
+    /// case fails on it, saying so.
+    fn from(provider: Arc<dyn Provider>) -> Subject {
+        Subject {
+            provider,
+            interrupter: Interrupter::new(),
+        }
+    }
+}
+
 /// Everything a case needs: the provider under test and a hub name no
 /// other case uses, so cases can run side by side on one account.
 pub struct Harness {
     /// The provider under test.
     pub provider: Arc<dyn Provider>,
+    /// Stops the provider's multi-step creates half-way.
+    pub interrupter: Interrupter,
     /// Logical hub name for this case.
     pub hub: String,
     scope: NameScope,
@@ -37,7 +60,11 @@ static NEXT_HUB: AtomicU32 = AtomicU32::new(0);
 
 impl Harness {
     /// A harness with a fresh hub name starting with `prefix`.
-    pub async fn new(provider: Arc<dyn Provider>, prefix: &str) -> Harness {
+    pub async fn new(subject: impl Into<Subject>, prefix: &str) -> Harness {
+        let Subject {
+            provider,
+            interrupter,
+        } = subject.into();
         let hub = format!(
             "{prefix}{}-{}",
             std::process::id() % 10_000,
@@ -46,6 +73,7 @@ impl Harness {
         let scope = NameScope::known(provider.account_scope().await.expect("account scope"));
         Harness {
             provider,
+            interrupter,
             hub,
             scope,
         }
@@ -216,26 +244,64 @@ pub async fn cluster_lifecycle(h: Harness) {
     assert!(p.list_clusters(&h.hub).await.unwrap().is_empty());
 }
 
-/// Creating what exists fails with `AlreadyExists`, never a second copy.
-pub async fn duplicates_are_refused(h: Harness) {
+/// Creating what exists is an ensure: the hub's own resource is finished
+/// and returned, never copied; a resource by that name that is another
+/// hub's is refused with `AlreadyExists` and left as it is.
+pub async fn duplicates_are_ensured_and_foreign_names_refused(h: Harness) {
     let p = &h.provider;
     let cluster = h.ready_cluster().await;
-    let again = p.create_cluster(&cluster, &[]).await.unwrap_err();
-    assert_eq!(again.kind(), &ErrorKind::AlreadyExists, "{again}");
+    h.wait(p.create_cluster(&cluster, &[]).await.unwrap()).await;
+    assert_eq!(p.list_clusters(&h.hub).await.unwrap().len(), 1);
+
     let bucket = h.bucket("dup");
     h.wait(p.create_bucket(&bucket).await.unwrap()).await;
-    assert_eq!(
-        p.create_bucket(&bucket).await.unwrap_err().kind(),
-        &ErrorKind::AlreadyExists
-    );
+    h.wait(p.create_bucket(&bucket).await.unwrap()).await;
     let identity = h.identity("dup");
     h.wait(p.create_identity(&identity).await.unwrap()).await;
-    assert_eq!(
-        p.create_identity(&identity).await.unwrap_err().kind(),
-        &ErrorKind::AlreadyExists
-    );
+    h.wait(p.create_identity(&identity).await.unwrap()).await;
     assert_eq!(p.list_buckets(&h.hub).await.unwrap().len(), 1);
     assert_eq!(p.list_identities(&h.hub).await.unwrap().len(), 1);
+
+    // The same names, claimed for another hub: refused, and nothing changes.
+    let foreign = |tags: &BTreeMap<String, String>| {
+        let mut tags = tags.clone();
+        tags.insert(TAG_CLUSTER.into(), format!("{}-other", h.hub));
+        tags
+    };
+    let refused = p
+        .create_cluster(
+            &ClusterConfig {
+                tags: foreign(&cluster.tags),
+                ..cluster.clone()
+            },
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), &ErrorKind::AlreadyExists, "{refused}");
+    let refused = p
+        .create_bucket(&BucketConfig {
+            tags: foreign(&bucket.tags),
+            ..bucket.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), &ErrorKind::AlreadyExists, "{refused}");
+    let refused = p
+        .create_identity(&IdentityConfig {
+            tags: foreign(&identity.tags),
+            ..identity.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), &ErrorKind::AlreadyExists, "{refused}");
+    let kept = p.get_bucket(&bucket.name).await.unwrap().unwrap();
+    assert!(
+        owned_by(&kept.config.tags, &h.hub),
+        "{:?}",
+        kept.config.tags
+    );
+
     h.wait(
         p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
             .await
@@ -245,6 +311,107 @@ pub async fn duplicates_are_refused(h: Harness) {
     h.wait(p.delete_identity(&identity.name).await.unwrap())
         .await;
     h.remove_cluster(&cluster.name).await;
+}
+
+/// A create stopped after its first cloud call (a 5xx, Ctrl-C or a killed
+/// process between two calls) leaves a resource that lists as the hub's and
+/// reads as incomplete; creating it again finishes it. Held for a bucket
+/// and the node role, which are several calls on every cloud.
+pub async fn interrupted_creates_are_finished(h: Harness) {
+    let p = &h.provider;
+    let bucket = h.bucket("halfway");
+    h.interrupter.arm("bucket", 1);
+    let stopped = p.create_bucket(&bucket).await.err();
+    assert!(
+        !h.interrupter.is_armed(),
+        "the provider never reported a create step to its interrupter: wire the harness's interrupter through the provider's builder"
+    );
+    let stopped = stopped.expect("the interrupted create reports an error");
+    assert!(stopped.is_temporary(), "{stopped}");
+    assert!(
+        p.list_buckets(&h.hub)
+            .await
+            .unwrap()
+            .iter()
+            .any(|b| b.config.name == bucket.name),
+        "after its first call the bucket is already recognisable as the hub's"
+    );
+    let half = p.get_bucket(&bucket.name).await.unwrap().unwrap();
+    assert!(
+        matches!(half.status, ResourceStatus::Incomplete(_)),
+        "a half-made bucket reads as incomplete, not {:?}",
+        half.status
+    );
+    h.wait(p.create_bucket(&bucket).await.unwrap()).await;
+    let done = p.get_bucket(&bucket.name).await.unwrap().unwrap();
+    assert_eq!(done.status, ResourceStatus::Ready);
+    assert_eq!(
+        (done.config.versioning, done.config.delete_after_days),
+        (bucket.versioning, bucket.delete_after_days)
+    );
+    assert_eq!(done.config.tags, bucket.tags);
+    h.wait(
+        p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    let outline = HubOutline {
+        hub: h.hub.clone(),
+        region: "us-west-2".into(),
+        cluster: h.cluster().name,
+        has_buckets: false,
+        tags: BTreeMap::new(),
+    };
+    let needs = p.supporting_resources(&outline);
+    let role = needs
+        .iter()
+        .find(|n| n.config.kind == SupportKind::NodeRole)
+        .expect("every cloud has a node role or service account");
+    let mut made = Vec::new();
+    for need in needs.iter().filter(|n| role.after.contains(&n.config.kind)) {
+        h.wait(p.create_support(&need.config).await.unwrap()).await;
+        made.push(need);
+    }
+    h.interrupter.arm(SupportKind::NodeRole.as_str(), 1);
+    let stopped = p.create_support(&role.config).await.err();
+    assert!(
+        !h.interrupter.is_armed(),
+        "the node role's create reported no step"
+    );
+    assert!(stopped.expect("interrupted").is_temporary());
+    let half = p
+        .get_support(SupportKind::NodeRole, &role.config.name)
+        .await
+        .unwrap()
+        .expect("the half-made role exists");
+    assert!(
+        owned_by(&half.config.tags, &h.hub),
+        "{:?}",
+        half.config.tags
+    );
+    assert!(
+        matches!(half.status, ResourceStatus::Incomplete(_)),
+        "a role without its policies reads as incomplete, not {:?}",
+        half.status
+    );
+    h.wait(p.create_support(&role.config).await.unwrap()).await;
+    let done = p
+        .get_support(SupportKind::NodeRole, &role.config.name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, ResourceStatus::Ready);
+    made.push(role);
+    for need in made.iter().rev() {
+        h.wait(
+            p.delete_support(need.config.kind, &need.config.name)
+                .await
+                .unwrap(),
+        )
+        .await;
+    }
 }
 
 /// Reading what does not exist is `None`; changing it is `NotFound`.
@@ -672,14 +839,16 @@ pub async fn supporting_resources(h: Harness) {
 }
 
 /// Generates one `#[tokio::test]` per conformance case. `$provider` is an
-/// expression giving an `Arc<dyn Provider>`, evaluated once per case.
+/// expression giving an `Arc<dyn Provider>` or a [`Subject`], evaluated
+/// once per case.
 #[macro_export]
 macro_rules! conformance_suite {
     ($provider:expr) => {
         $crate::conformance_suite!(@cases $provider;
-            cluster_lifecycle, duplicates_are_refused, missing_resources, node_pool_lifecycle,
-            pools_with_the_cluster, one_operation_per_cluster, operations_report_progress,
-            cluster_version_upgrade, bucket_lifecycle, identity_binding, supporting_resources);
+            cluster_lifecycle, duplicates_are_ensured_and_foreign_names_refused, missing_resources,
+            node_pool_lifecycle, pools_with_the_cluster, one_operation_per_cluster,
+            operations_report_progress, cluster_version_upgrade, bucket_lifecycle,
+            identity_binding, supporting_resources, interrupted_creates_are_finished);
     };
     (@cases $provider:expr; $($case:ident),*) => {
         $(

@@ -8,7 +8,7 @@
 //! skipped. Cancelling stops new actions and waits; operations already
 //! started go on in the cloud, and the next run picks them up as "waiting".
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +34,9 @@ pub struct ApplyReport {
     pub skipped: Vec<usize>,
     /// Wall time.
     pub elapsed: Duration,
+    /// Why the run stopped starting actions, if its lock's lease could not
+    /// be kept.
+    pub lock_lost: Option<String>,
 }
 
 impl ApplyReport {
@@ -44,6 +47,9 @@ impl ApplyReport {
 
     /// `Ok` if every action finished, else the first failure, with a count.
     pub fn into_result(self) -> Result<ApplyReport> {
+        if let Some(reason) = &self.lock_lost {
+            return Err(Error::new(ErrorKind::Cancelled, "hubforge", reason.clone()));
+        }
         match self.failed.first() {
             None if self.skipped.is_empty() => Ok(self),
             None => Err(Error::new(
@@ -168,6 +174,9 @@ impl Journal {
 /// How the executor behaves.
 #[derive(Clone)]
 pub(crate) struct ExecOptions {
+    /// The hub the plan is for: only what its tags say is this hub's is
+    /// adopted.
+    pub hub: String,
     pub deadline: Duration,
     pub poll: Duration,
     pub cancel: Cancellation,
@@ -190,12 +199,10 @@ pub(crate) async fn execute(
             dependents[dep].push(action.id);
         }
     }
-    // GKE and AKS accept one operation per cluster: queue cluster and pool
+    // The cloud's one-at-a-time rules (one operation per GKE or AKS
+    // cluster, one lifecycle policy per Azure storage account): queue such
     // work here instead of collecting conflicts from the cloud.
-    let cluster_lock = provider
-        .capabilities()
-        .one_operation_per_cluster
-        .then(|| Arc::new(Mutex::new(())));
+    let locks = KeyedLocks::default();
 
     let mut report = ApplyReport::default();
     let mut ready: VecDeque<usize> = actions
@@ -217,11 +224,11 @@ pub(crate) async fn execute(
                 );
                 continue;
             }
-            let (provider, action, options, lock) = (
+            let (provider, action, options, locks) = (
                 provider.clone(),
                 actions[id].clone(),
                 options.clone(),
-                cluster_lock.clone(),
+                locks.clone(),
             );
             running.spawn(async move {
                 let begun = Instant::now();
@@ -231,7 +238,7 @@ pub(crate) async fn execute(
                     change: action.change,
                     physical: action.physical.clone(),
                 });
-                let outcome = run_action(&provider, &action, &options, lock, begun).await;
+                let outcome = run_action(&provider, &action, &options, &locks, begun).await;
                 (action.id, outcome, begun.elapsed())
             });
         }
@@ -327,7 +334,7 @@ async fn run_action(
     provider: &Arc<dyn Provider>,
     action: &Action,
     options: &ExecOptions,
-    lock: Option<Arc<Mutex<()>>>,
+    locks: &KeyedLocks,
     begun: Instant,
 ) -> Result<()> {
     let ctx = Ctx {
@@ -337,32 +344,98 @@ async fn run_action(
         begun,
         backoff: Backoff::new(options.poll, options.poll * 16, 2.0),
     };
-    let touches_cluster = matches!(
-        action.step,
-        Step::UpdateCluster { .. }
-            | Step::DeleteCluster { .. }
-            | Step::CreatePool { .. }
-            | Step::UpdatePool { .. }
-            | Step::DeletePool { .. }
-    );
-    let _guard = match (&lock, touches_cluster) {
-        (Some(lock), true) => Some(lock.lock().await),
-        _ => None,
+    let keys = mutation(&action.step)
+        .map(|m| provider.serialization_keys(&m))
+        .unwrap_or_default();
+    let cancelled = || {
+        Error::new(
+            ErrorKind::Cancelled,
+            "hubforge",
+            "cancelled; the cloud operation goes on and the next run waits for it",
+        )
+        .with_resource(action.physical.clone())
+    };
+    // Waiting for a key is part of the run, so Ctrl-C ends it too; it does
+    // not count against the action's deadline.
+    let _held = tokio::select! {
+        biased;
+        _ = options.cancel.cancelled() => return Err(cancelled()),
+        held = locks.acquire(&keys) => held,
     };
     let work = run_step(&ctx);
     tokio::select! {
+        biased;
+        _ = options.cancel.cancelled() => Err(cancelled()),
         outcome = tokio::time::timeout(options.deadline, work) => outcome.unwrap_or_else(|_| Err(
             Error::new(ErrorKind::Timeout, provider.name(), format!("{} did not finish within {:?}", action.node, options.deadline)).with_resource(action.physical.clone())
         )),
-        _ = options.cancel.cancelled() => Err(Error::new(ErrorKind::Cancelled, "hubforge", "cancelled; the cloud operation goes on and the next run waits for it").with_resource(action.physical.clone())),
+    }
+}
+
+/// What a step changes, for the provider's serialization keys.
+fn mutation(step: &Step) -> Option<Mutation<'_>> {
+    Some(match step {
+        Step::CreateSupport(c) | Step::UpdateSupport(c) => Mutation::Support {
+            kind: c.kind,
+            name: &c.name,
+        },
+        Step::DeleteSupport { kind, name } => Mutation::Support { kind: *kind, name },
+        Step::CreateCluster { config, .. } | Step::UpdateCluster { config, .. } => {
+            Mutation::Cluster { name: &config.name }
+        }
+        Step::DeleteCluster { name } => Mutation::Cluster { name },
+        Step::CreatePool { cluster, config } | Step::UpdatePool { cluster, config } => {
+            Mutation::NodePool {
+                cluster,
+                name: &config.name,
+            }
+        }
+        Step::DeletePool { cluster, name } => Mutation::NodePool { cluster, name },
+        Step::CreateBucket(c) | Step::UpdateBucket(c) => Mutation::Bucket { name: &c.name },
+        Step::DeleteBucket { name, .. } => Mutation::Bucket { name },
+        Step::CreateIdentity(c) | Step::UpdateIdentity(c) => Mutation::Identity { name: &c.name },
+        Step::DeleteIdentity { name } => Mutation::Identity { name },
+        Step::Bind { identity, binding } => Mutation::Binding { identity, binding },
+        Step::Await { .. } => return None,
+    })
+}
+
+/// One mutex per serialization key, made on first use.
+#[derive(Clone, Default)]
+struct KeyedLocks(Arc<std::sync::Mutex<BTreeMap<String, Arc<Mutex<()>>>>>);
+
+impl KeyedLocks {
+    /// Holds every key of `keys`, taken in sorted order so two actions that
+    /// share several keys cannot wait on each other.
+    async fn acquire(&self, keys: &[String]) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+        let mut keys = keys.to_vec();
+        keys.sort();
+        keys.dedup();
+        let mutexes: Vec<Arc<Mutex<()>>> = {
+            let mut map = self.0.lock().expect("key map");
+            keys.iter()
+                .map(|k| map.entry(k.clone()).or_default().clone())
+                .collect()
+        };
+        let mut held = Vec::with_capacity(mutexes.len());
+        for mutex in mutexes {
+            held.push(mutex.lock_owned().await);
+        }
+        held
     }
 }
 
 async fn run_step(ctx: &Ctx<'_>) -> Result<()> {
     let p = ctx.provider;
     match &ctx.action.step {
-        Step::CreateSupport(c) => create(ctx, || p.create_support(c), target_of(ctx)).await,
-        Step::UpdateSupport(c) => change(ctx, || p.update_support(c)).await,
+        Step::CreateSupport(c) => {
+            let c = &with_issuer(ctx, c).await?;
+            create(ctx, || p.create_support(c), target_of(ctx)).await
+        }
+        Step::UpdateSupport(c) => {
+            let c = &with_issuer(ctx, c).await?;
+            change(ctx, || p.update_support(c)).await
+        }
         Step::DeleteSupport { kind, name } => delete(ctx, || p.delete_support(*kind, name)).await,
         Step::CreateCluster {
             config,
@@ -421,10 +494,47 @@ async fn run_step(ctx: &Ctx<'_>) -> Result<()> {
         Step::UpdateIdentity(c) => change(ctx, || p.update_identity(c)).await,
         Step::DeleteIdentity { name } => delete(ctx, || p.delete_identity(name)).await,
         Step::Bind { identity, binding } => {
+            let binding = &if binding.issuer.is_empty() {
+                IdentityBinding {
+                    issuer: issuer_of(ctx, &binding.cluster).await?,
+                    ..binding.clone()
+                }
+            } else {
+                binding.clone()
+            };
             change(ctx, || p.bind_identity(identity, binding)).await
         }
         Step::Await { target, gone } => poll_until(ctx, target.clone(), *gone).await,
     }
+}
+
+/// The OIDC issuer of `cluster` as it is now: a plan made before the
+/// cluster existed could not know it.
+async fn issuer_of(ctx: &Ctx<'_>, cluster: &str) -> Result<String> {
+    let p = ctx.provider;
+    let found = attempt(ctx, || p.get_cluster(cluster)).await?;
+    found.and_then(|c| c.oidc_issuer).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Conflict,
+            p.name(),
+            format!("cluster {cluster} has no OIDC issuer yet"),
+        )
+        .with_resource(ctx.action.physical.clone())
+    })
+}
+
+/// An OIDC provider's config with the cluster's current issuer filled in.
+async fn with_issuer(ctx: &Ctx<'_>, config: &SupportConfig) -> Result<SupportConfig> {
+    let mut config = config.clone();
+    if config.kind == SupportKind::OidcProvider
+        && !config.properties.contains_key(ISSUER_PROPERTY)
+        && let Some(cluster) = config.properties.get("cluster").cloned()
+    {
+        config
+            .properties
+            .insert(ISSUER_PROPERTY.into(), issuer_of(ctx, &cluster).await?);
+    }
+    Ok(config)
 }
 
 /// What a create or update step acts on, for polling it directly.
@@ -494,8 +604,12 @@ async fn wait(ctx: &Ctx<'_>, operation: Operation) -> Result<()> {
         .await
 }
 
-/// Creates; a resource that already exists and is ours (a previous run, or
-/// this one before an answer was lost) is adopted and waited for.
+/// Creates. Providers' creates are ensures, so a resource already there
+/// that is this hub's (a previous run, or this one before an answer was
+/// lost) is finished and waited for by the create itself; a provider that
+/// still answers `AlreadyExists` for it gets it adopted and waited for
+/// here. Anything by that name that is not this very hub resource is
+/// refused, named with its tags, and left alone.
 async fn create<F, Fut>(ctx: &Ctx<'_>, request: F, target: Target) -> Result<()>
 where
     F: FnMut() -> Fut,
@@ -504,23 +618,29 @@ where
     match attempt(ctx, request).await {
         Ok(operation) => wait(ctx, operation).await,
         Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
-            let hub_tags = owner_tags(ctx, &target).await?;
+            let Some(tags) = owner_tags(ctx, &target).await? else {
+                return Err(error);
+            };
             let expected = ctx.action.node.tag();
-            match hub_tags {
-                Some(tags)
-                    if tags.get(TAG_RESOURCE) == expected.as_ref()
-                        && tags.contains_key(TAG_CLUSTER) =>
-                {
-                    (ctx.options.events)(&Event::Warning {
-                        message: format!(
-                            "{} `{}` already exists and is this hub's; adopting it",
-                            ctx.action.node, ctx.action.physical
-                        ),
-                    });
-                    poll_until(ctx, target, false).await
-                }
-                _ => Err(error),
+            if owned_by(&tags, &ctx.options.hub) && tags.get(TAG_RESOURCE) == expected.as_ref() {
+                (ctx.options.events)(&Event::Warning {
+                    message: format!(
+                        "{} `{}` already exists and is this hub's; adopting it",
+                        ctx.action.node, ctx.action.physical
+                    ),
+                });
+                return poll_until(ctx, target, false).await;
             }
+            Err(Error::new(
+                ErrorKind::AlreadyExists,
+                ctx.provider.name(),
+                format!(
+                    "`{}` exists and is not this hub's ({}); hubforge will not take it over — rename it in the spec or delete it",
+                    ctx.action.physical,
+                    describe_tags(&tags)
+                ),
+            )
+            .with_resource(ctx.action.physical.clone()))
         }
         Err(error) => Err(error),
     }

@@ -17,6 +17,7 @@
 
 mod apply;
 mod graph;
+mod lock;
 mod observe;
 mod plan;
 
@@ -28,9 +29,11 @@ use serde::Serialize;
 
 pub use apply::ApplyReport;
 pub use graph::{Desired, DesiredGraph, DesiredNode, NodeId};
+pub use lock::HubLock;
 pub use observe::{Observed, observe};
 pub use plan::{
-    Action, Blocker, FieldDiff, Plan, PlanOptions, Replacement, Step, Target, Unchanged, plan,
+    Action, Blocker, FieldDiff, Foreign, Plan, PlanOptions, Replacement, Step, Target, Unchanged,
+    foreign_resources, plan,
 };
 
 use crate::error::{Error, ErrorKind, Result};
@@ -79,25 +82,15 @@ pub struct Engine {
     options: EngineOptions,
 }
 
-/// A held state lock; its lease is renewed until [`HubLock::release`].
-pub struct HubLock {
-    hub: String,
-    info: LockInfo,
-    state: Arc<dyn StateStore>,
-    renewal: tokio::task::JoinHandle<()>,
-}
-
-impl HubLock {
-    /// The lock's details.
-    pub fn info(&self) -> &LockInfo {
-        &self.info
-    }
-
-    /// Releases the lock.
-    pub async fn release(self) -> Result<()> {
-        self.renewal.abort();
-        self.state.unlock(&self.hub, &self.info.id).await
-    }
+/// What a leak check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LeakCheck {
+    /// Everything still tagged as the hub's, as `kind name` lines; empty
+    /// when nothing the hub owned is left.
+    pub leaks: Vec<String>,
+    /// Resources where the hub's would be that are not the hub's; hubforge
+    /// left them alone.
+    pub left_alone: Vec<Foreign>,
 }
 
 /// What a hub gives the layers above it (Helm values, kubectl, CI).
@@ -216,6 +209,8 @@ impl Engine {
 
     /// Takes the hub's state lock for `operation`, or fails naming who
     /// holds it. A lock whose holder is gone is taken over with a warning.
+    /// The lease is renewed while the lock is held; if it cannot be kept,
+    /// the run under it stops starting actions (see [`HubLock`]).
     pub async fn lock(&self, hub: &str, operation: &str) -> Result<HubLock> {
         let info = LockInfo::for_this_process(operation, self.options.lease);
         if let Some(stale) = self.state.lock(hub, &info).await? {
@@ -223,37 +218,45 @@ impl Engine {
                 message: format!("took over a stale lock of hub {hub}: {stale}"),
             });
         }
-        let (state, hub_name, renew_info, every) = (
-            self.state.clone(),
-            hub.to_string(),
-            info.clone(),
-            (self.options.lease / 3).max(Duration::from_secs(1)),
-        );
-        let renewal = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if state.renew(&hub_name, &renew_info).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(HubLock {
-            hub: hub.to_string(),
+        Ok(HubLock::hold(
+            hub,
             info,
-            state: self.state.clone(),
-            renewal,
-        })
+            self.state.clone(),
+            self.options.lease,
+            self.options.cancel.child(),
+            self.options.events.clone(),
+        ))
+    }
+
+    /// Releases `lock` after a run whose result is `outcome`. A failure to
+    /// release never hides the run's result: it is reported as a warning
+    /// naming the command that clears the lock, and the result is returned.
+    pub async fn release<T, E>(
+        &self,
+        lock: HubLock,
+        outcome: std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let (hub, id) = (lock.hub().to_string(), lock.info().id.clone());
+        if let Err(error) = lock.release().await {
+            (self.options.events)(&Event::Warning {
+                message: format!(
+                    "could not release the lock of hub {hub} ({error}); once no run holds it, clear it with `hubforge state unlock {id}`"
+                ),
+            });
+        }
+        outcome
     }
 
     /// Runs `plan` under `lock`, journalling each finished action.
     pub async fn execute(&self, lock: &HubLock, plan: &Plan) -> Result<ApplyReport> {
-        if lock.hub != plan.hub {
+        if lock.hub() != plan.hub {
             return Err(Error::new(
                 ErrorKind::Conflict,
                 "hubforge",
                 format!(
                     "the lock is for hub {}, the plan for {}",
-                    lock.hub, plan.hub
+                    lock.hub(),
+                    plan.hub
                 ),
             ));
         }
@@ -280,47 +283,52 @@ impl Engine {
         let journal = Arc::new(apply::Journal::new(self.state.clone(), state));
         journal.record_unchanged(&plan.unchanged).await?;
         let options = apply::ExecOptions {
+            hub: plan.hub.clone(),
             deadline: self.options.action_deadline,
             poll: self.provider.capabilities().poll_interval,
-            cancel: self.options.cancel.clone(),
+            // Ctrl-C, or a lease that could not be kept.
+            cancel: lock.stop_signal(),
             events: self.options.events.clone(),
         };
-        Ok(apply::execute(self.provider.clone(), plan, journal, options).await)
+        let mut report = apply::execute(self.provider.clone(), plan, journal, options).await;
+        report.lock_lost = lock.lost();
+        Ok(report)
     }
 
     /// Locks, plans and applies `spec`; the lock is released whatever happens.
     pub async fn apply(&self, spec: &HubClusterSpec) -> Result<ApplyReport> {
         let lock = self.lock(&spec.name, "apply").await?;
         let outcome = async { self.execute(&lock, &self.plan(spec).await?).await }.await;
-        lock.release().await?;
-        outcome
+        self.release(lock, outcome).await
     }
 
     /// Locks, plans and runs the hub's destruction, then checks for leaks.
-    /// Returns what is still tagged as the hub's (empty when clean).
     pub async fn destroy(
         &self,
         spec: &HubClusterSpec,
         delete_data: bool,
-    ) -> Result<(ApplyReport, Vec<String>)> {
+    ) -> Result<(ApplyReport, LeakCheck)> {
         let lock = self.lock(&spec.name, "destroy").await?;
         let outcome = async {
             let report = self
                 .execute(&lock, &self.plan_destroy(spec, delete_data).await?)
                 .await?;
-            let leaks = self.leak_check(&spec.name).await?;
-            if leaks.is_empty() && report.succeeded() {
+            let check = self.leak_check(spec).await?;
+            if check.leaks.is_empty() && report.succeeded() {
                 self.state.remove(&spec.name).await?;
             }
-            Ok((report, leaks))
+            Ok((report, check))
         }
         .await;
-        lock.release().await?;
-        outcome
+        self.release(lock, outcome).await
     }
 
-    /// Everything still tagged as `hub`'s, as `kind name` lines.
-    pub async fn leak_check(&self, hub: &str) -> Result<Vec<String>> {
+    /// Everything still tagged as the hub's, and what stands where the
+    /// hub's resources would but is not the hub's (left alone).
+    pub async fn leak_check(&self, spec: &HubClusterSpec) -> Result<LeakCheck> {
+        let graph = self.graph(spec).await?;
+        let observed = observe(&self.reader, &graph, self.options.read_concurrency).await?;
+        let hub = graph.hub.as_str();
         let p = &self.reader;
         let mut leaks = Vec::new();
         for cluster in p.list_clusters(hub).await? {
@@ -328,6 +336,8 @@ impl Engine {
                 .list_node_pools(&cluster.config.name)
                 .await
                 .unwrap_or_default()
+                .into_iter()
+                .filter(|pool| owned_by(&pool.config.tags, hub))
             {
                 leaks.push(format!(
                     "node pool {} (cluster {})",
@@ -354,7 +364,10 @@ impl Engine {
                 .into_iter()
                 .map(|s| format!("{} {}", s.config.kind.as_str(), s.config.name)),
         );
-        Ok(leaks)
+        Ok(LeakCheck {
+            leaks,
+            left_alone: foreign_resources(&graph, &observed),
+        })
     }
 
     /// The hub's outputs, read fresh from the cloud.

@@ -89,7 +89,7 @@ async fn apply_then_no_changes_then_destroy_leaves_nothing() {
             "{imitate:?}: destroy failed: {:?}",
             report.failed
         );
-        assert_eq!(leaks, Vec::<String>::new(), "{imitate:?}");
+        assert_eq!(leaks, LeakCheck::default(), "{imitate:?}");
         assert!(
             rig.engine
                 .state()
@@ -186,22 +186,37 @@ async fn a_machine_change_is_blue_green_and_a_version_change_is_in_place() {
     spec.kubernetes_version = "1.33".into();
     let plan = rig.engine.plan(&spec).await.unwrap();
     let rendered = plan.render(false);
+    // One control-plane step per minor version, the pools following each.
     let cluster: Vec<&Action> = plan
         .actions
         .iter()
         .filter(|a| a.node == NodeId::Cluster)
         .collect();
-    assert_eq!(cluster.len(), 1, "{rendered}");
-    assert_eq!(cluster[0].change, Change::Update);
+    assert_eq!(cluster.len(), 2, "{rendered}");
+    for (step, version) in cluster.iter().zip(["1.32", "1.33"]) {
+        assert_eq!(step.change, Change::Update);
+        assert!(
+            matches!(&step.step, Step::UpdateCluster { versions, .. } if versions == &[version.to_string()]),
+            "{rendered}"
+        );
+    }
+    let pool_upgrades: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| matches!(&a.step, Step::UpdatePool { config, .. } if config.kubernetes_version == "1.32"))
+        .collect();
+    assert_eq!(pool_upgrades.len(), 4, "{rendered}");
     assert!(
-        matches!(&cluster[0].step, Step::UpdateCluster { versions, .. } if versions == &["1.32".to_string(), "1.33".to_string()]),
-        "{rendered}"
+        pool_upgrades
+            .iter()
+            .all(|u| u.depends_on.contains(&cluster[0].id) && cluster[1].depends_on.contains(&u.id)),
+        "pools follow the first step and the second waits for them:\n{rendered}"
     );
 
     let dask: Vec<&Action> = plan
         .actions
         .iter()
-        .filter(|a| a.node == NodeId::NodePool("dask".into()))
+        .filter(|a| a.node == NodeId::NodePool("dask".into()) && a.change != Change::Update)
         .collect();
     assert_eq!(dask.len(), 2, "{rendered}");
     let (create, delete) = (dask[0], dask[1]);
@@ -219,10 +234,14 @@ async fn a_machine_change_is_blue_green_and_a_version_change_is_in_place() {
         "the old pool goes only after the new one is up"
     );
     assert!(
+        create.depends_on.contains(&cluster[1].id),
+        "the new pool comes up on the upgraded control plane"
+    );
+    assert!(
         rendered.contains("-/+") && rendered.contains("dask → daskb"),
         "{rendered}"
     );
-    assert_eq!(plan.counts(), (0, 1, 1, 0));
+    assert_eq!(plan.counts(), (0, 10, 1, 0));
 
     converge(&rig.engine, &spec).await;
     let pools: Vec<String> = rig
@@ -247,6 +266,15 @@ async fn a_machine_change_is_blue_green_and_a_version_change_is_in_place() {
             .kubernetes_version,
         "1.33"
     );
+    let versions: Vec<String> = rig
+        .sim
+        .list_node_pools("openscapes")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.config.kubernetes_version)
+        .collect();
+    assert!(versions.iter().all(|v| v == "1.33"), "{versions:?}");
     assert!(!rig.engine.plan(&spec).await.unwrap().has_changes());
 }
 
@@ -311,7 +339,7 @@ async fn destroy_keeps_buckets_with_data_unless_told() {
 
     let (report, leaks) = rig.engine.destroy(&spec, true).await.unwrap();
     assert!(
-        report.succeeded() && leaks.is_empty(),
+        report.succeeded() && leaks.leaks.is_empty(),
         "{:?} {leaks:?}",
         report.failed
     );
@@ -366,7 +394,7 @@ async fn lost_state_is_rediscovered_by_tags() {
         "tags alone tell hubforge what it owns"
     );
     let (report, leaks) = rig.engine.destroy(&spec, false).await.unwrap();
-    assert!(report.succeeded() && leaks.is_empty());
+    assert!(report.succeeded() && leaks.leaks.is_empty());
 }
 
 #[tokio::test]

@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::faults::FaultPlan;
+use super::faults::{Failures, FaultPlan};
 use super::latency::LatencyModel;
 use super::world::{Store, World};
 use super::{PROVIDER, SimCloud, SimInner};
 use crate::error::{Error, ErrorKind, Result};
+use crate::interrupt::Interrupter;
 use crate::spec::Cloud;
 
 /// Limits of the sim's account.
@@ -47,6 +48,8 @@ pub struct SimBuilder {
     imitate: Option<Cloud>,
     time_scale: f64,
     faults: Option<FaultPlan>,
+    failures: Failures,
+    interrupter: Interrupter,
     quotas: Quotas,
 }
 
@@ -57,6 +60,8 @@ impl Default for SimBuilder {
             imitate: None,
             time_scale: 0.01,
             faults: None,
+            failures: Failures::default(),
+            interrupter: Interrupter::new(),
             quotas: Quotas::default(),
         }
     }
@@ -69,8 +74,10 @@ impl SimBuilder {
     }
 
     /// Reads `HUBFORGE_SIM_DIR`, `HUBFORGE_SIM_TIME_SCALE`,
-    /// `HUBFORGE_SIM_FAULT_RATE` and `HUBFORGE_SIM_SEED`; a variable that is
-    /// set but unreadable is an error naming it.
+    /// `HUBFORGE_SIM_FAULT_RATE`, `HUBFORGE_SIM_SEED`, and
+    /// `HUBFORGE_SIM_FAIL` / `HUBFORGE_SIM_DEGRADE` (resource ids as plans
+    /// show them: `node_pool/dask,bucket/scratch`); a variable that is set
+    /// but unreadable is an error naming it.
     pub fn from_env() -> Result<SimBuilder> {
         let mut builder = SimBuilder::new();
         if let Ok(dir) = std::env::var("HUBFORGE_SIM_DIR") {
@@ -78,6 +85,17 @@ impl SimBuilder {
         }
         if let Some(scale) = env_number::<f64>("HUBFORGE_SIM_TIME_SCALE")? {
             builder = builder.time_scale(scale);
+        }
+        for (variable, degrade) in [("HUBFORGE_SIM_FAIL", false), ("HUBFORGE_SIM_DEGRADE", true)] {
+            if let Ok(text) = std::env::var(variable) {
+                for id in Failures::parse(variable, &text)? {
+                    builder = if degrade {
+                        builder.degrade(&id)
+                    } else {
+                        builder.fail(&id)
+                    };
+                }
+            }
         }
         if let Some(rate) = env_number::<f64>("HUBFORGE_SIM_FAULT_RATE")? {
             let seed = env_number::<u64>("HUBFORGE_SIM_SEED")?.unwrap_or(0);
@@ -116,6 +134,27 @@ impl SimBuilder {
         self
     }
 
+    /// Makes the create of a resource fail, as a cloud reports a failed
+    /// resource (EKS `CREATE_FAILED`, GKE `ERROR`); `id` is as plans show
+    /// it (`node_pool/dask`), and covers a blue/green twin too.
+    pub fn fail(mut self, id: &str) -> SimBuilder {
+        self.failures.fail.insert(id.to_string());
+        self
+    }
+
+    /// Makes a resource degrade (fail) some time after it became ready.
+    pub fn degrade(mut self, id: &str) -> SimBuilder {
+        self.failures.degrade.insert(id.to_string());
+        self
+    }
+
+    /// Reports every step of a multi-step create to `interrupter`, so a
+    /// test can stop creates half-way.
+    pub fn interrupter(mut self, interrupter: Interrupter) -> SimBuilder {
+        self.interrupter = interrupter;
+        self
+    }
+
     /// Sets the account's quotas.
     pub fn quotas(mut self, quotas: Quotas) -> SimBuilder {
         self.quotas = quotas;
@@ -139,6 +178,8 @@ impl SimBuilder {
                     self.faults
                         .map(|plan| (plan, StdRng::seed_from_u64(plan.seed))),
                 ),
+                failures: self.failures,
+                interrupter: self.interrupter,
                 quotas: self.quotas,
                 calls: Mutex::new(BTreeMap::new()),
                 injected: Default::default(),

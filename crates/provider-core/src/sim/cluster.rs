@@ -5,6 +5,41 @@ use async_trait::async_trait;
 use super::world::*;
 use super::*;
 
+impl SimInner {
+    /// The imitated cloud's version-skew rule: nodes never lead the control
+    /// plane and lag it by at most the cloud's published skew.
+    pub(super) fn check_pool_version(
+        &self,
+        cluster_version: &str,
+        pool: &NodePoolConfig,
+    ) -> Result<()> {
+        let (Some(cluster), Some(nodes)) =
+            (minor(cluster_version), minor(&pool.kubernetes_version))
+        else {
+            return Ok(());
+        };
+        let skew = crate::facts::pool_version_skew(self.cloud);
+        if nodes > cluster || nodes + skew < cluster {
+            return Err(error(
+                ErrorKind::InvalidSpec {
+                    path: "kubernetes_version".into(),
+                    reason: format!(
+                        "node pool version {} must be between 1.{} and the control plane's {cluster_version}",
+                        pool.kubernetes_version,
+                        cluster.saturating_sub(skew)
+                    ),
+                },
+                &pool.name,
+                format!(
+                    "node pool {} cannot run {} on a {cluster_version} control plane",
+                    pool.name, pool.kubernetes_version
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl ClusterOps for SimCloud {
     async fn create_cluster(
@@ -26,38 +61,77 @@ impl ClusterOps for SimCloud {
         }
         for pool in initial_pools {
             sim.check_pool(pool)?;
+            sim.check_pool_version(&config.kubernetes_version, pool)?;
         }
         answer.deliver(sim.store.with_world(|world, now| {
-            check_new(
+            let resource = format!("cluster/{}", config.name);
+            let ours = claim(
                 &world.clusters,
+                |c| &c.config.tags,
+                &config.tags,
                 &config.name,
                 ("cluster", "clusters"),
-                sim.quotas.clusters,
-                "account",
+                (sim.quotas.clusters, "account"),
             )?;
+            if ours {
+                let found = &world.clusters[&config.name];
+                if found.phase.kind == PhaseKind::Deleting {
+                    return Err(error(
+                        ErrorKind::Conflict,
+                        &resource,
+                        "the cluster is being deleted",
+                    ));
+                }
+                let phase = found.phase.clone();
+                return Ok(sim.watch(world, now, resource, &phase));
+            }
             let mut latency = sim.latency.cluster_create;
             if !initial_pools.is_empty() {
                 latency += sim.latency.pool_create / 2;
             }
-            let (phase, operation) = sim.begin(
-                world,
-                now,
-                format!("cluster/{}", config.name),
-                PhaseKind::Creating,
-                sim.until(now, latency),
-            );
-            let pools = initial_pools
+            let phase = sim.creating(&config.tags, now, latency);
+            let pools: BTreeMap<String, SimPool> = initial_pools
                 .iter()
                 .map(|p| {
-                    (
-                        p.name.clone(),
-                        SimPool {
-                            config: p.clone(),
-                            phase: phase.clone(),
-                        },
-                    )
+                    let phase = Phase {
+                        failure: phase
+                            .failure
+                            .clone()
+                            .or_else(|| sim.failures.failure(sim.cloud, &p.tags)),
+                        ..sim.creating(&p.tags, now, latency)
+                    };
+                    let pool = SimPool {
+                        config: p.clone(),
+                        phase,
+                    };
+                    (p.name.clone(), pool)
                 })
                 .collect();
+            // GKE and AKS report a pool that failed inside the cluster's
+            // create as the failure of that one operation.
+            let failure = phase.failure.clone().or_else(|| {
+                pools.values().find_map(|p| {
+                    p.phase
+                        .failure
+                        .as_ref()
+                        .map(|reason| format!("node pool {}: {reason}", p.config.name))
+                })
+            });
+            let operation = sim.watch(
+                world,
+                now,
+                resource,
+                &Phase {
+                    failure,
+                    ..phase.clone()
+                },
+            );
+            let issuer = format!(
+                "https://oidc.sim.hubforge.invalid/{}/{}/{:x}",
+                sim.cloud.key(),
+                config.name,
+                now * 1000 + world.next_operation % 1000
+            );
             world.clusters.insert(
                 config.name.clone(),
                 SimCluster {
@@ -68,11 +142,7 @@ impl ClusterOps for SimCloud {
                         "https://{}.{}.sim.hubforge.invalid",
                         config.name, config.region
                     ),
-                    oidc_issuer: format!(
-                        "https://oidc.sim.hubforge.invalid/{}/{}",
-                        sim.cloud.key(),
-                        config.name
-                    ),
+                    oidc_issuer: issuer,
                 },
             );
             Ok(operation)
@@ -104,6 +174,36 @@ impl ClusterOps for SimCloud {
                     format!("cannot go from {} to {}: clusters upgrade one minor version at a time and never downgrade", cluster.config.kubernetes_version, config.kubernetes_version),
                 ));
             }
+            if version_changes {
+                // EKS: every node group at the control plane's version first;
+                // GKE and AKS: no pool may fall outside the skew afterwards.
+                let skew = crate::facts::pool_version_skew(sim.cloud);
+                let behind: Vec<&str> = cluster
+                    .pools
+                    .values()
+                    .filter(|p| {
+                        let nodes = minor(&p.config.kubernetes_version);
+                        if skew == 0 {
+                            nodes != from
+                        } else {
+                            nodes.zip(to).is_some_and(|(v, t)| v + skew < t)
+                        }
+                    })
+                    .map(|p| p.config.name.as_str())
+                    .collect();
+                if !behind.is_empty() {
+                    return Err(error(
+                        ErrorKind::Permanent,
+                        &config.name,
+                        format!(
+                            "node pools [{}] must be upgraded to {} before the control plane goes to {}",
+                            behind.join(", "),
+                            cluster.config.kubernetes_version,
+                            config.kubernetes_version
+                        ),
+                    ));
+                }
+            }
             let resource = format!("cluster/{}", config.name);
             let operation = if version_changes {
                 let (phase, operation) = sim.begin(world, now, resource, PhaseKind::Updating, sim.until(now, sim.latency.cluster_update));
@@ -125,7 +225,7 @@ impl ClusterOps for SimCloud {
                 .clusters
                 .get(name)
                 .ok_or_else(|| error(ErrorKind::NotFound, name, "no such cluster"))?;
-            if sim.cloud == Cloud::Aws && !cluster.pools.is_empty() {
+            if !self.capabilities().cluster_delete_removes_pools && !cluster.pools.is_empty() {
                 return Err(error(
                     ErrorKind::Conflict,
                     format!("cluster/{name}"),
@@ -170,7 +270,7 @@ impl ClusterOps for SimCloud {
     }
 }
 
-fn minor(version: &str) -> Option<u32> {
+pub(super) fn minor(version: &str) -> Option<u32> {
     version
         .split_once('.')
         .and_then(|(_, minor)| minor.parse().ok())

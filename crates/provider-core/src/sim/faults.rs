@@ -5,8 +5,13 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::{SimInner, error};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{PROVIDER, SimInner, error};
 use crate::error::{Error, ErrorKind, Result};
+use crate::id::NodeId;
+use crate::provider::TAG_RESOURCE;
+use crate::spec::Cloud;
 
 /// Seeded fault injection: each API call fails with probability `rate`,
 /// as throttling, a temporary server error or a timeout; with
@@ -99,5 +104,69 @@ impl Answer {
             Answer::Lose(error) if outcome.is_ok() => Err(error),
             _ => outcome,
         }
+    }
+}
+
+/// Resources that fail or degrade, named as plans name them
+/// (`node_pool/dask`, `bucket/scratch`): the sim finds them by their
+/// resource tag, whatever their physical name (a blue/green twin too).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Failures {
+    /// Their create ends failed.
+    pub fail: BTreeSet<String>,
+    /// They become ready, then degrade.
+    pub degrade: BTreeSet<String>,
+}
+
+impl Failures {
+    /// Reads a comma-separated list of resource ids, refusing what is not one.
+    pub fn parse(variable: &str, text: &str) -> Result<BTreeSet<String>> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| match NodeId::try_from(id.to_string()) {
+                Ok(node) if node.tag().is_some() => Ok(node.to_string()),
+                _ => Err(Error::new(
+                    ErrorKind::InvalidSpec {
+                        path: variable.into(),
+                        reason: format!("`{id}` is not a resource id"),
+                    },
+                    PROVIDER,
+                    format!(
+                        "{variable} takes resource ids as plans show them, such as node_pool/dask,bucket/scratch; `{id}` is not one"
+                    ),
+                )),
+            })
+            .collect()
+    }
+
+    fn id_of(tags: &BTreeMap<String, String>) -> Option<String> {
+        tags.get(TAG_RESOURCE)
+            .and_then(|t| NodeId::from_tag(t))
+            .map(|n| n.to_string())
+    }
+
+    /// Why the create of a resource tagged `tags` fails, if it is to.
+    pub fn failure(&self, cloud: Cloud, tags: &BTreeMap<String, String>) -> Option<String> {
+        let id = Self::id_of(tags).filter(|id| self.fail.contains(id))?;
+        let reason = match (id.split('/').next(), cloud) {
+            (Some("node_pool"), Cloud::Aws) => {
+                "CREATE_FAILED: NodeCreationFailure: Instances failed to join the kubernetes cluster"
+            }
+            (Some("node_pool"), Cloud::Gcp) => {
+                "ERROR: GCE_STOCKOUT: the zone does not have enough resources for the node pool"
+            }
+            (Some("node_pool"), Cloud::Azure) => {
+                "Failed: VMExtensionProvisioningError: the nodes could not join the cluster"
+            }
+            (Some("cluster"), _) => "the control plane could not be created",
+            _ => "the cloud could not create it",
+        };
+        Some(format!("{reason} (injected by HUBFORGE_SIM_FAIL={id})"))
+    }
+
+    /// Whether a resource tagged `tags` degrades once ready.
+    pub fn degrades(&self, tags: &BTreeMap<String, String>) -> bool {
+        Self::id_of(tags).is_some_and(|id| self.degrade.contains(&id))
     }
 }

@@ -12,20 +12,36 @@ impl IdentityOps for SimCloud {
         let answer = sim.mutation("create_identity")?;
         sim.check_name(NameKind::Identity, &config.name)?;
         answer.deliver(sim.store.with_world(|world, now| {
-            check_new(
+            let resource = format!("identity/{}", config.name);
+            let ours = claim(
                 &world.identities,
+                |i| &i.config.tags,
+                &config.tags,
                 &config.name,
                 ("identity", "identities"),
-                sim.quotas.identities,
-                "account",
+                (sim.quotas.identities, "account"),
             )?;
-            let (phase, operation) = sim.begin(
-                world,
-                now,
-                format!("identity/{}", config.name),
-                PhaseKind::Creating,
-                sim.until(now, sim.latency.identity_create),
-            );
+            if ours {
+                let identity = world.identities.get_mut(&config.name).expect("claimed");
+                match identity.phase.kind {
+                    PhaseKind::Deleting => {
+                        return Err(error(
+                            ErrorKind::Conflict,
+                            &resource,
+                            "the identity is being deleted",
+                        ));
+                    }
+                    PhaseKind::Failed => {
+                        identity.phase =
+                            sim.creating(&config.tags, now, sim.latency.identity_create)
+                    }
+                    _ => {}
+                }
+                let phase = identity.phase.clone();
+                return Ok(sim.watch(world, now, resource, &phase));
+            }
+            let phase = sim.creating(&config.tags, now, sim.latency.identity_create);
+            let operation = sim.watch(world, now, resource, &phase);
             world.identities.insert(
                 config.name.clone(),
                 SimIdentity {

@@ -32,10 +32,13 @@ use rand::rngs::StdRng;
 
 use crate::catalog;
 use crate::error::{Error, ErrorKind, Result};
+use crate::id::NodeId;
+use crate::interrupt::Interrupter;
 use crate::names::{self, NameKind};
 use crate::operation::{Operation, OperationStatus, PollOperation, Progress};
 use crate::provider::*;
 use crate::spec::Cloud;
+use faults::Failures;
 use world::{Phase, PhaseKind, SimBucket, SimCluster, SimIdentity, Store, World};
 
 pub use crate::names::SIM_ACCOUNT;
@@ -58,6 +61,8 @@ struct SimInner {
     latency: LatencyModel,
     time_scale: f64,
     faults: Mutex<Option<(FaultPlan, StdRng)>>,
+    failures: Failures,
+    interrupter: Interrupter,
     quotas: Quotas,
     calls: Mutex<BTreeMap<String, u64>>,
     injected: std::sync::atomic::AtomicU64,
@@ -67,20 +72,30 @@ fn error(kind: ErrorKind, resource: impl Into<String>, message: impl Into<String
     Error::new(kind, PROVIDER, message).with_resource(resource)
 }
 
-/// The checks every create makes: the name is free and the quota has room.
-/// `kind` is (singular, plural) and `per` the quota's scope.
-fn check_new<V>(
+/// What a create finds under its name: nothing (`false`), or the very hub
+/// resource it describes (`true`), which the create then finishes. Anything
+/// else by that name is refused and left alone. `what` is (singular,
+/// plural), `per` the quota's scope.
+fn claim<V>(
     existing: &BTreeMap<String, V>,
+    tags_of: impl Fn(&V) -> &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
     name: &str,
     (what, plural): (&str, &str),
-    quota: usize,
-    per: &str,
-) -> Result<()> {
-    if existing.contains_key(name) {
+    (quota, per): (usize, &str),
+) -> Result<bool> {
+    if let Some(found) = existing.get(name) {
+        let tags = tags_of(found);
+        if same_resource(tags, desired) {
+            return Ok(true);
+        }
         return Err(error(
             ErrorKind::AlreadyExists,
             name,
-            format!("a {what} named {name} exists"),
+            format!(
+                "a {what} named {name} exists and is not this hub's ({})",
+                describe_tags(tags)
+            ),
         ));
     }
     if existing.len() >= quota {
@@ -90,7 +105,7 @@ fn check_new<V>(
             format!("the quota allows {quota} {plural} per {per}"),
         ));
     }
-    Ok(())
+    Ok(false)
 }
 
 impl SimInner {
@@ -155,6 +170,9 @@ impl SimInner {
             (Cloud::Azure, PhaseKind::Updating) => "Updating",
             (Cloud::Azure, PhaseKind::Deleting) => "Deleting",
             (_, PhaseKind::Ready) => "DONE",
+            (Cloud::Aws, PhaseKind::Failed) => "CREATE_FAILED",
+            (Cloud::Gcp, PhaseKind::Failed) => "ERROR",
+            (Cloud::Azure, PhaseKind::Failed) => "Failed",
         }
     }
 
@@ -172,13 +190,87 @@ impl SimInner {
         kind: PhaseKind,
         until_ms: u64,
     ) -> (Phase, Operation) {
-        let phase = Phase { kind, until_ms };
-        let id = world.start_operation(resource.clone(), self.status_word(kind), now, until_ms);
+        self.begin_with(world, now, resource, kind, until_ms, None)
+    }
+
+    /// [`SimInner::begin`] for an operation that ends failed with `failure`.
+    fn begin_with(
+        self: &Arc<Self>,
+        world: &mut World,
+        now: u64,
+        resource: String,
+        kind: PhaseKind,
+        until_ms: u64,
+        failure: Option<String>,
+    ) -> (Phase, Operation) {
+        let phase = Phase {
+            kind,
+            until_ms,
+            failure,
+            degrade_at_ms: None,
+        };
+        let operation = self.watch(world, now, resource, &phase);
+        (phase, operation)
+    }
+
+    /// An operation that ends when `phase` does: what a create of a
+    /// resource that exists already answers with.
+    fn watch(
+        self: &Arc<Self>,
+        world: &mut World,
+        now: u64,
+        resource: String,
+        phase: &Phase,
+    ) -> Operation {
+        let id = world.start_operation(resource.clone(), self.status_word(phase.kind), now, phase);
         let poller = SimPoll {
             sim: self.clone(),
             id: id.clone(),
         };
-        (phase, Operation::pending(id, resource, Box::new(poller)))
+        Operation::pending(id, resource, Box::new(poller))
+    }
+
+    /// The phase a new resource tagged `tags` starts in: creating for
+    /// `latency`, and failing or degrading later where the sim was asked to.
+    fn creating(&self, tags: &BTreeMap<String, String>, now: u64, latency: Duration) -> Phase {
+        let until_ms = self.until(now, latency);
+        Phase {
+            kind: PhaseKind::Creating,
+            until_ms,
+            failure: self.failures.failure(self.cloud, tags),
+            degrade_at_ms: self
+                .failures
+                .degrades(tags)
+                .then(|| until_ms + self.ms(latency).max(1)),
+        }
+    }
+
+    /// Runs the steps of a multi-step create that are still to do, each as
+    /// its own cloud call that the seeded faults and the interrupter may
+    /// stop, as a lost connection or a killed process would between two
+    /// real calls. `pending` reads what is left; `apply` does one step.
+    /// Step numbers count from the create's first call, which is step 1.
+    fn finish_steps(
+        &self,
+        kind: &str,
+        name: &str,
+        total: usize,
+        pending: impl Fn(&World) -> Option<Vec<String>>,
+        apply: impl Fn(&mut World, u64, &str) -> Result<()>,
+    ) -> Result<()> {
+        loop {
+            let left = self
+                .store
+                .with_world(|world, _| Ok(pending(world).unwrap_or_default()))?;
+            let Some(step) = left.first().cloned() else {
+                return Ok(());
+            };
+            let answer = self.mutation(&format!("{kind}/{step}"))?;
+            answer.deliver(self.store.with_world(|world, now| apply(world, now, &step)))?;
+            let number = total - left.len() + 2;
+            self.interrupter
+                .step_done(PROVIDER, kind, name, number, &step)?;
+        }
     }
 
     fn busy_conflict(&self, cluster: &SimCluster, action: &str) -> Result<()> {
@@ -227,7 +319,7 @@ impl SimInner {
     fn bucket_state(&self, bucket: &SimBucket) -> BucketState {
         BucketState {
             config: bucket.config.clone(),
-            status: bucket.phase.status(),
+            status: with_pending(bucket.phase.status(), &bucket.pending),
             url: self.url(&bucket.config.name),
             empty: bucket.objects.is_empty(),
         }
@@ -240,6 +332,17 @@ impl SimInner {
             principal: format!("sim:{}:identity/{}", self.cloud.key(), identity.config.name),
             binding: identity.binding.clone(),
         }
+    }
+}
+
+/// A resource with create steps still to do reads as incomplete, unless
+/// something more pressing is going on (it is being deleted, or failed).
+fn with_pending(status: ResourceStatus, pending: &[String]) -> ResourceStatus {
+    match status {
+        ResourceStatus::Ready | ResourceStatus::Creating if !pending.is_empty() => {
+            ResourceStatus::Incomplete(format!("not done yet: {}", pending.join(", ")))
+        }
+        status => status,
     }
 }
 
@@ -258,7 +361,14 @@ impl PollOperation for SimPoll {
                 return Err(error(ErrorKind::NotFound, &self.id, "no such operation"));
             };
             if now >= op.until_ms {
-                return Ok(OperationStatus::Succeeded);
+                return Ok(match &op.failure {
+                    None => OperationStatus::Succeeded,
+                    Some(reason) => OperationStatus::Failed(error(
+                        ErrorKind::Permanent,
+                        op.resource.clone(),
+                        reason.clone(),
+                    )),
+                });
             }
             let total = (op.until_ms - op.started_ms).max(1);
             let percent = ((now.saturating_sub(op.started_ms)) * 100 / total).min(99) as u8;

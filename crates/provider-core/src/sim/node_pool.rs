@@ -2,8 +2,23 @@
 
 use async_trait::async_trait;
 
+use super::cluster::minor;
 use super::world::*;
 use super::*;
+
+impl SimInner {
+    /// A pool as the imitated cloud reports it: only AKS knows system pools.
+    pub(super) fn pool_state(&self, pool: &SimPool) -> NodePoolState {
+        let mut config = pool.config.clone();
+        if self.cloud != Cloud::Azure {
+            config.role = PoolRole::User;
+        }
+        NodePoolState {
+            config,
+            status: pool.phase.status(),
+        }
+    }
+}
 
 #[async_trait]
 impl NodePoolOps for SimCloud {
@@ -26,21 +41,30 @@ impl NodePoolOps for SimCloud {
                     ),
                 ));
             }
-            sim.busy_conflict(found, "create a node pool")?;
-            check_new(
+            let resource = format!("node_pool/{cluster}/{}", config.name);
+            let ours = claim(
                 &found.pools,
+                |p| &p.config.tags,
+                &config.tags,
                 &config.name,
                 ("node pool", "node pools"),
-                sim.quotas.node_pools_per_cluster,
-                "cluster",
+                (sim.quotas.node_pools_per_cluster, "cluster"),
             )?;
-            let (phase, operation) = sim.begin(
-                world,
-                now,
-                format!("node_pool/{cluster}/{}", config.name),
-                PhaseKind::Creating,
-                sim.until(now, sim.latency.pool_create),
-            );
+            if ours {
+                let phase = found.pools[&config.name].phase.clone();
+                if phase.kind == PhaseKind::Deleting {
+                    return Err(error(
+                        ErrorKind::Conflict,
+                        &resource,
+                        "the node pool is being deleted",
+                    ));
+                }
+                return Ok(sim.watch(world, now, resource, &phase));
+            }
+            sim.busy_conflict(found, "create a node pool")?;
+            sim.check_pool_version(&found.config.kubernetes_version, config)?;
+            let phase = sim.creating(&config.tags, now, sim.latency.pool_create);
+            let operation = sim.watch(world, now, resource, &phase);
             let pools = &mut world
                 .clusters
                 .get_mut(cluster)
@@ -65,10 +89,7 @@ impl NodePoolOps for SimCloud {
                 .clusters
                 .get(cluster)
                 .and_then(|c| c.pools.get(name))
-                .map(|p| NodePoolState {
-                    config: p.config.clone(),
-                    status: p.phase.status(),
-                }))
+                .map(|p| sim.pool_state(p)))
         })
     }
 
@@ -92,8 +113,29 @@ impl NodePoolOps for SimCloud {
                     "the node pool is busy with another operation",
                 ));
             }
+            if let Some(reason) = pool.phase.status().failure() {
+                return Err(error(
+                    ErrorKind::Permanent,
+                    &config.name,
+                    format!("the node pool has failed ({reason}); replace it"),
+                ));
+            }
             sim.busy_conflict(found, "update a node pool")?;
             let current = &pool.config;
+            if minor(&config.kubernetes_version) < minor(&current.kubernetes_version) {
+                return Err(error(
+                    ErrorKind::InvalidSpec {
+                        path: "kubernetes_version".into(),
+                        reason: "node pools are never downgraded".into(),
+                    },
+                    &config.name,
+                    format!(
+                        "cannot take node pool {} from {} down to {}",
+                        config.name, current.kubernetes_version, config.kubernetes_version
+                    ),
+                ));
+            }
+            sim.check_pool_version(&found.config.kubernetes_version, config)?;
             let fixed = [
                 (
                     "instance_type",
@@ -102,6 +144,10 @@ impl NodePoolOps for SimCloud {
                 ("accelerator", current.accelerator != config.accelerator),
                 ("spot", current.spot != config.spot),
                 ("disk_gib", current.disk_gib != config.disk_gib),
+                (
+                    "role",
+                    self.capabilities().system_pools && current.role != config.role,
+                ),
             ];
             if let Some((field, _)) = fixed.iter().find(|(_, changed)| *changed) {
                 return Err(error(
@@ -144,6 +190,21 @@ impl NodePoolOps for SimCloud {
                 .pools
                 .get(name)
                 .ok_or_else(|| error(ErrorKind::NotFound, name, "no such node pool"))?;
+            let other_system_pool = found.pools.values().any(|p| {
+                p.config.name != name
+                    && p.config.role == PoolRole::System
+                    && p.phase.kind != PhaseKind::Deleting
+            });
+            if self.capabilities().system_pools
+                && pool.config.role == PoolRole::System
+                && !other_system_pool
+            {
+                return Err(error(
+                    ErrorKind::Permanent,
+                    name,
+                    "OperationNotAllowed: a cluster must keep at least one system node pool",
+                ));
+            }
             let until = match pool.phase.kind {
                 PhaseKind::Deleting => pool.phase.until_ms,
                 _ => {
@@ -176,14 +237,7 @@ impl NodePoolOps for SimCloud {
                 .clusters
                 .get(cluster)
                 .ok_or_else(|| error(ErrorKind::NotFound, cluster, "no such cluster"))?;
-            Ok(found
-                .pools
-                .values()
-                .map(|p| NodePoolState {
-                    config: p.config.clone(),
-                    status: p.phase.status(),
-                })
-                .collect())
+            Ok(found.pools.values().map(|p| sim.pool_state(p)).collect())
         })
     }
 }

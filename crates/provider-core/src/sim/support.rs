@@ -22,7 +22,13 @@ impl SupportOps for SimCloud {
             kind,
             name,
             region: hub.region.clone(),
-            tags: resource_tags(&hub.hub, &format!("support--{}", kind_tag(kind)), &hub.tags),
+            tags: resource_tags(
+                &hub.hub,
+                &NodeId::Support(kind)
+                    .tag()
+                    .expect("supporting resources are tagged"),
+                &hub.tags,
+            ),
             properties: BTreeMap::new(),
         };
         let need =
@@ -93,8 +99,10 @@ impl SupportOps for SimCloud {
     async fn create_support(&self, config: &SupportConfig) -> Result<Operation> {
         let sim = &self.inner;
         let answer = sim.mutation("create_support")?;
-        answer.deliver(sim.store.with_world(|world, now| {
-            let key = support_key(config.kind, &config.name);
+        let key = support_key(config.kind, &config.name);
+        let resource = format!("support/{key}");
+        let steps = support_steps(config.kind);
+        let fresh = answer.deliver(sim.store.with_world(|world, now| {
             if config.kind == SupportKind::OidcProvider {
                 let cluster = config
                     .properties
@@ -108,30 +116,60 @@ impl SupportOps for SimCloud {
                     ));
                 }
             }
-            if world.support.contains_key(&key) {
-                return Err(error(
-                    ErrorKind::AlreadyExists,
-                    &key,
-                    "a supporting resource with this name exists",
-                ));
+            let ours = claim(
+                &world.support,
+                |s| &s.config.tags,
+                &config.tags,
+                &key,
+                ("supporting resource", "supporting resources"),
+                (usize::MAX, "account"),
+            )?;
+            if let Some(found) = world.support.get_mut(&key).filter(|_| ours) {
+                match found.phase.kind {
+                    PhaseKind::Deleting => {
+                        return Err(error(ErrorKind::Conflict, &key, "it is being deleted"));
+                    }
+                    PhaseKind::Failed => {
+                        found.phase = sim.creating(&config.tags, now, sim.latency.support_create)
+                    }
+                    _ => {}
+                }
+                return Ok(false);
             }
-            let until = sim.until(now, sim.latency.support_create);
-            let (phase, operation) = sim.begin(
-                world,
-                now,
-                format!("support/{key}"),
-                PhaseKind::Creating,
-                until,
-            );
             world.support.insert(
-                key,
+                key.clone(),
                 SimSupport {
                     config: config.clone(),
-                    phase,
+                    phase: sim.creating(&config.tags, now, sim.latency.support_create),
+                    pending: steps.clone(),
                 },
             );
-            Ok(operation)
-        }))
+            Ok(true)
+        }))?;
+        if fresh {
+            sim.interrupter
+                .step_done(PROVIDER, config.kind.as_str(), &config.name, 1, "create")?;
+        }
+        sim.finish_steps(
+            config.kind.as_str(),
+            &config.name,
+            steps.len(),
+            |world| world.support.get(&key).map(|s| s.pending.clone()),
+            |world, _, step| {
+                if let Some(found) = world.support.get_mut(&key) {
+                    found.pending.retain(|s| s != step);
+                }
+                Ok(())
+            },
+        )?;
+        sim.store.with_world(|world, now| {
+            let phase = world
+                .support
+                .get(&key)
+                .map(|s| s.phase.clone())
+                .ok_or_else(|| error(ErrorKind::NotFound, &key, "it is gone"))?;
+            Ok(sim.watch(world, now, resource.clone(), &phase))
+        })
     }
 
     async fn get_support(&self, kind: SupportKind, name: &str) -> Result<Option<SupportState>> {
@@ -141,10 +179,7 @@ impl SupportOps for SimCloud {
             Ok(world
                 .support
                 .get(&support_key(kind, name))
-                .map(|s| SupportState {
-                    config: s.config.clone(),
-                    status: s.phase.status(),
-                }))
+                .map(support_state))
         })
     }
 
@@ -220,10 +255,7 @@ impl SupportOps for SimCloud {
                 .support
                 .values()
                 .filter(|s| owned_by(&s.config.tags, hub))
-                .map(|s| SupportState {
-                    config: s.config.clone(),
-                    status: s.phase.status(),
-                })
+                .map(support_state)
                 .collect())
         })
     }
@@ -233,10 +265,25 @@ fn support_key(kind: SupportKind, name: &str) -> String {
     format!("{}/{name}", kind.as_str())
 }
 
-/// The tag spelling of a support kind (`resource-group`): GCP label values
-/// allow no underscores in hubforge's resource tag convention.
-fn kind_tag(kind: SupportKind) -> String {
-    kind.as_str().replace('_', "-")
+fn support_state(support: &SimSupport) -> SupportState {
+    SupportState {
+        config: support.config.clone(),
+        status: with_pending(support.phase.status(), &support.pending),
+    }
+}
+
+/// The steps of a supporting resource's create after its first call, as
+/// the imitated clouds take them: a network's subnets and routes, a role's
+/// policies (GCP: its project roles; Azure: its role assignments), a
+/// storage account's blob service settings.
+fn support_steps(kind: SupportKind) -> Vec<String> {
+    let steps: &[&str] = match kind {
+        SupportKind::Network => &["subnets", "routes"],
+        SupportKind::ClusterRole | SupportKind::NodeRole => &["policies"],
+        SupportKind::StorageAccount => &["blob_service"],
+        SupportKind::ResourceGroup | SupportKind::OidcProvider => &[],
+    };
+    steps.iter().map(|s| s.to_string()).collect()
 }
 
 /// What still depends on a supporting resource, as a cloud would refuse

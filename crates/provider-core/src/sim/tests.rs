@@ -72,14 +72,18 @@ async fn a_directory_is_one_cloud_for_every_handle() {
         .unwrap()
         .expect("the second handle sees the first one's cluster");
     assert_eq!(seen.status, ResourceStatus::Ready);
+    // The same hub's create is an ensure; another hub's is refused.
+    second
+        .create_cluster(&cluster("shared"), &[])
+        .await
+        .unwrap();
+    let mut other = cluster("shared");
+    other.tags = ownership_tags("another-hub");
     assert_eq!(
-        second
-            .create_cluster(&cluster("shared"), &[])
-            .await
-            .unwrap_err()
-            .kind(),
+        second.create_cluster(&other, &[]).await.unwrap_err().kind(),
         &ErrorKind::AlreadyExists
     );
+    assert_eq!(second.list_clusters("shared").await.unwrap().len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -35,6 +35,8 @@ pub(crate) enum PhaseKind {
     Updating,
     Deleting,
     Ready,
+    /// The cloud gave up on it, or it degraded; `Phase::failure` says why.
+    Failed,
 }
 
 /// What a resource is doing and until when.
@@ -42,18 +44,22 @@ pub(crate) enum PhaseKind {
 pub(crate) struct Phase {
     pub kind: PhaseKind,
     pub until_ms: u64,
+    /// The phase ends failed, with this reason, instead of ready; for a
+    /// failed resource, the reason it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// A ready resource degrades (becomes failed) at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degrade_at_ms: Option<u64>,
 }
 
 impl Phase {
-    pub fn ready() -> Phase {
-        Phase {
-            kind: PhaseKind::Ready,
-            until_ms: 0,
-        }
-    }
-
+    /// Whether an operation runs on the resource.
     pub fn busy(&self) -> bool {
-        self.kind != PhaseKind::Ready
+        matches!(
+            self.kind,
+            PhaseKind::Creating | PhaseKind::Updating | PhaseKind::Deleting
+        )
     }
 
     pub fn status(&self) -> ResourceStatus {
@@ -62,7 +68,42 @@ impl Phase {
             PhaseKind::Updating => ResourceStatus::Updating,
             PhaseKind::Deleting => ResourceStatus::Deleting,
             PhaseKind::Ready => ResourceStatus::Ready,
+            PhaseKind::Failed => ResourceStatus::Failed(self.failure.clone().unwrap_or_default()),
         }
+    }
+
+    /// The phase after `now`: a finished operation ends ready or failed,
+    /// a ready resource whose time has come degrades. `None`: it is gone.
+    fn settled(&self, now: u64) -> Option<Phase> {
+        if self.busy() && self.until_ms <= now {
+            return match (self.kind, &self.failure) {
+                (PhaseKind::Deleting, _) => None,
+                (_, Some(_)) => Some(Phase {
+                    kind: PhaseKind::Failed,
+                    degrade_at_ms: None,
+                    ..self.clone()
+                }),
+                _ => Some(Phase {
+                    kind: PhaseKind::Ready,
+                    until_ms: 0,
+                    ..self.clone()
+                }),
+            };
+        }
+        if self.kind == PhaseKind::Ready
+            && let Some(at) = self.degrade_at_ms.filter(|at| *at <= now)
+        {
+            return Some(Phase {
+                kind: PhaseKind::Failed,
+                until_ms: at,
+                failure: Some(
+                    "DEGRADED: the nodes stopped reporting to the cluster (injected by HUBFORGE_SIM_DEGRADE)"
+                        .into(),
+                ),
+                degrade_at_ms: None,
+            });
+        }
+        Some(self.clone())
     }
 }
 
@@ -72,6 +113,8 @@ pub(crate) struct SimCluster {
     pub phase: Phase,
     pub pools: BTreeMap<String, SimPool>,
     pub endpoint: String,
+    /// Unique to this cluster: a cluster made again gets a new one, as on
+    /// every real cloud.
     pub oidc_issuer: String,
 }
 
@@ -90,9 +133,14 @@ pub(crate) struct SimPool {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SimBucket {
+    /// What is in place so far: versioning and lifecycle are set by their
+    /// own steps of the create.
     pub config: BucketConfig,
     pub phase: Phase,
     pub objects: BTreeSet<String>,
+    /// Steps of its create not done yet (an interrupted create).
+    #[serde(default)]
+    pub pending: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,6 +154,9 @@ pub(crate) struct SimIdentity {
 pub(crate) struct SimSupport {
     pub config: SupportConfig,
     pub phase: Phase,
+    /// Steps of its create not done yet (an interrupted create).
+    #[serde(default)]
+    pub pending: Vec<String>,
 }
 
 /// A long-running operation, with the cloud's status word while it runs.
@@ -115,6 +166,9 @@ pub(crate) struct SimOperation {
     pub status_word: String,
     pub started_ms: u64,
     pub until_ms: u64,
+    /// The operation ends failed, with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -127,6 +181,10 @@ pub(crate) struct World {
     pub support: BTreeMap<String, SimSupport>,
     pub operations: BTreeMap<String, SimOperation>,
     pub next_operation: u64,
+    /// Azure storage accounts whose management (lifecycle) policy is being
+    /// written, until when: ARM refuses a second write meanwhile.
+    #[serde(default)]
+    pub policy_writes: BTreeMap<String, u64>,
 }
 
 /// Finished operations are kept this long so late pollers still get an answer.
@@ -136,13 +194,13 @@ impl World {
     /// Moves every phase whose time has come to its end state.
     pub fn settle(&mut self, now: u64) {
         fn finish(phase: &mut Phase, now: u64) -> bool {
-            if phase.busy() && phase.until_ms <= now {
-                if phase.kind == PhaseKind::Deleting {
-                    return false;
+            match phase.settled(now) {
+                Some(next) => {
+                    *phase = next;
+                    true
                 }
-                *phase = Phase::ready();
+                None => false,
             }
-            true
         }
         self.clusters.retain(|_, cluster| {
             cluster.pools.retain(|_, pool| finish(&mut pool.phase, now));
@@ -156,6 +214,7 @@ impl World {
             .retain(|_, support| finish(&mut support.phase, now));
         self.operations
             .retain(|_, op| op.until_ms + KEEP_OPERATIONS_MS > now);
+        self.policy_writes.retain(|_, until| *until > now);
     }
 
     /// Records an operation and returns its id.
@@ -164,7 +223,7 @@ impl World {
         resource: String,
         status_word: &str,
         now: u64,
-        until_ms: u64,
+        phase: &Phase,
     ) -> String {
         self.next_operation += 1;
         let id = format!("op-{:06}", self.next_operation);
@@ -174,7 +233,8 @@ impl World {
                 resource,
                 status_word: status_word.to_string(),
                 started_ms: now,
-                until_ms,
+                until_ms: phase.until_ms.max(now),
+                failure: phase.failure.clone(),
             },
         );
         id

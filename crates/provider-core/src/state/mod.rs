@@ -159,6 +159,7 @@ pub fn locked_error(hub: &str, holder: &LockInfo) -> crate::Error {
     crate::Error::new(
         crate::ErrorKind::Locked {
             holder: holder.to_string(),
+            lock_id: holder.id.clone(),
         },
         "state",
         format!(

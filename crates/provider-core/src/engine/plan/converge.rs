@@ -5,6 +5,35 @@ use std::collections::BTreeMap;
 
 use super::*;
 
+/// The cluster's OIDC issuer, as bindings and an OIDC provider must name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Issuer {
+    /// The cluster stays: its issuer is known now.
+    Known(String),
+    /// The cluster is made in this plan (or still being made): a new
+    /// issuer, known once it exists. The executor reads it then.
+    AfterCreate,
+}
+
+/// What a plan shows for an issuer not known yet.
+const NEW_ISSUER: &str = "(the new cluster's, known once it exists)";
+
+fn cluster_issuer(b: &Builder<'_>) -> Issuer {
+    let created = b
+        .ready
+        .get(&NodeId::Cluster)
+        .is_some_and(|a| matches!(b.actions[*a].step, Step::CreateCluster { .. }));
+    match b
+        .observed
+        .cluster
+        .as_ref()
+        .and_then(|c| c.oidc_issuer.clone())
+    {
+        Some(issuer) if !created => Issuer::Known(issuer),
+        _ => Issuer::AfterCreate,
+    }
+}
+
 pub(super) fn plan_converge(b: &mut Builder<'_>) {
     let (graph, observed) = (b.graph, b.observed);
     let mut batched_pools = false;
@@ -12,29 +41,7 @@ pub(super) fn plan_converge(b: &mut Builder<'_>) {
         let deps = b.deps(&node.depends_on);
         let id = &node.id;
         match &node.desired {
-            Desired::Support(desired) => {
-                let simple = Simple {
-                    physical: &desired.name,
-                    region: &desired.region,
-                    target: Target::Support {
-                        support: desired.kind,
-                        name: desired.name.clone(),
-                    },
-                    create: Step::CreateSupport(desired.clone()),
-                    found: observed.support.get(&desired.kind),
-                };
-                converge_simple(b, id, deps, simple, |s| {
-                    let mut diffs = Vec::new();
-                    tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
-                    // Only what the cloud reports back can be compared.
-                    for (key, observed) in &s.config.properties {
-                        if let Some(wanted) = desired.properties.get(key) {
-                            value_diff(key, observed, wanted, &mut diffs);
-                        }
-                    }
-                    (diffs, Step::UpdateSupport(desired.clone()))
-                });
-            }
+            Desired::Support(desired) => converge_support(b, id, desired, deps),
             Desired::Cluster(desired) => {
                 batched_pools = converge_cluster(b, id, desired, deps);
             }
@@ -91,64 +98,135 @@ pub(super) fn plan_converge(b: &mut Builder<'_>) {
                 });
             }
             Desired::Binding { identity, binding } => {
-                let current = observed
-                    .identities
-                    .get(identity)
-                    .and_then(|i| i.binding.as_ref());
-                let identity_changes = b.ready.contains_key(&NodeId::Identity(id_name(id)));
-                if current == Some(binding) && !identity_changes {
-                    b.keep(id, identity);
-                    continue;
-                }
-                let action = b.push(
-                    id,
-                    if current.is_some() {
-                        Change::Update
-                    } else {
-                        Change::Create
-                    },
-                    identity,
-                    Step::Bind {
-                        identity: identity.clone(),
-                        binding: binding.clone(),
-                    },
-                    deps,
-                );
-                if let Some(current) = current {
-                    let mut diffs = Vec::new();
-                    value_diff(
-                        "service_account",
-                        &format!(
-                            "{}/{}",
-                            current.service_account.namespace, current.service_account.name
-                        ),
-                        &format!(
-                            "{}/{}",
-                            binding.service_account.namespace, binding.service_account.name
-                        ),
-                        &mut diffs,
-                    );
-                    let render = |grants: &BTreeMap<String, crate::spec::BucketAccess>| {
-                        grants
-                            .iter()
-                            .map(|(bucket, access)| format!("{bucket}:{access:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    if current.grants != binding.grants {
-                        diffs.push(FieldDiff {
-                            field: "grants".into(),
-                            before: render(&current.grants),
-                            after: render(&binding.grants),
-                        });
-                    }
-                    b.actions[action].diffs = diffs;
-                }
-                b.ready.insert(id.clone(), action);
+                converge_binding(b, id, identity, binding, deps);
             }
         }
     }
+    plan_pool_removals(b);
+    plan_retirements(b);
     plan_removals(b);
+}
+
+/// A supporting resource; an OIDC provider follows the cluster's issuer.
+fn converge_support(b: &mut Builder<'_>, id: &NodeId, desired: &SupportConfig, deps: Vec<usize>) {
+    let mut desired = desired.clone();
+    let issuer = (desired.kind == SupportKind::OidcProvider).then(|| cluster_issuer(b));
+    if let Some(Issuer::Known(url)) = &issuer {
+        desired
+            .properties
+            .insert(ISSUER_PROPERTY.to_string(), url.clone());
+    }
+    let simple = Simple {
+        physical: &desired.name,
+        region: &desired.region,
+        target: Target::Support {
+            support: desired.kind,
+            name: desired.name.clone(),
+        },
+        create: Step::CreateSupport(desired.clone()),
+        found: b.observed.support.get(&desired.kind),
+    };
+    converge_simple(b, id, deps, simple, |s| {
+        let mut diffs = Vec::new();
+        tag_diff("tags", &s.config.tags, &desired.tags, &mut diffs);
+        // Only what the cloud reports back can be compared.
+        for (key, observed) in &s.config.properties {
+            if let Some(wanted) = desired.properties.get(key) {
+                value_diff(key, observed, wanted, &mut diffs);
+            }
+        }
+        if issuer == Some(Issuer::AfterCreate)
+            && let Some(old) = s.config.properties.get(ISSUER_PROPERTY)
+        {
+            diffs.push(FieldDiff {
+                field: ISSUER_PROPERTY.into(),
+                before: old.clone(),
+                after: NEW_ISSUER.into(),
+            });
+        }
+        (diffs, Step::UpdateSupport(desired.clone()))
+    });
+}
+
+/// Who may assume an identity, for this cluster's issuer, and what it may
+/// reach. A cluster made again has a new issuer: every binding follows.
+fn converge_binding(
+    b: &mut Builder<'_>,
+    id: &NodeId,
+    identity: &str,
+    binding: &IdentityBinding,
+    deps: Vec<usize>,
+) {
+    let current = b
+        .observed
+        .identities
+        .get(identity)
+        .and_then(|i| i.binding.as_ref());
+    let issuer = cluster_issuer(b);
+    let desired = IdentityBinding {
+        issuer: match &issuer {
+            Issuer::Known(url) => url.clone(),
+            Issuer::AfterCreate => String::new(),
+        },
+        ..binding.clone()
+    };
+    let identity_changes = b.ready.contains_key(&NodeId::Identity(id_name(id)));
+    if current == Some(&desired) && issuer != Issuer::AfterCreate && !identity_changes {
+        b.keep(id, identity);
+        return;
+    }
+    let action = b.push(
+        id,
+        if current.is_some() {
+            Change::Update
+        } else {
+            Change::Create
+        },
+        identity,
+        Step::Bind {
+            identity: identity.to_string(),
+            binding: desired.clone(),
+        },
+        deps,
+    );
+    if let Some(current) = current {
+        let mut diffs = Vec::new();
+        let account = |b: &IdentityBinding| {
+            format!("{}/{}", b.service_account.namespace, b.service_account.name)
+        };
+        value_diff(
+            "service_account",
+            &account(current),
+            &account(&desired),
+            &mut diffs,
+        );
+        let wanted_issuer = match &issuer {
+            Issuer::Known(url) => url.as_str(),
+            Issuer::AfterCreate => NEW_ISSUER,
+        };
+        value_diff(
+            "issuer",
+            &current.issuer.as_str(),
+            &wanted_issuer,
+            &mut diffs,
+        );
+        let render = |grants: &BTreeMap<String, crate::spec::BucketAccess>| {
+            grants
+                .iter()
+                .map(|(bucket, access)| format!("{bucket}:{access:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if current.grants != desired.grants {
+            diffs.push(FieldDiff {
+                field: "grants".into(),
+                before: render(&current.grants),
+                after: render(&desired.grants),
+            });
+        }
+        b.actions[action].diffs = diffs;
+    }
+    b.ready.insert(id.clone(), action);
 }
 
 pub(super) fn id_name(id: &NodeId) -> String {
@@ -157,6 +235,15 @@ pub(super) fn id_name(id: &NodeId) -> String {
             n.clone()
         }
         _ => String::new(),
+    }
+}
+
+/// A status as a plan shows it.
+fn status_word(status: &ResourceStatus) -> String {
+    match status {
+        ResourceStatus::Failed(reason) => format!("failed: {reason}"),
+        ResourceStatus::Incomplete(missing) => format!("incomplete: {missing}"),
+        other => format!("{other:?}").to_lowercase(),
     }
 }
 
@@ -235,8 +322,8 @@ pub(super) fn converge_simple<S: ObservedResource>(
         b.ready.insert(id.clone(), action);
         return;
     };
-    if !owned_by(state.tags(), &hub) {
-        b.block(id, format!("`{physical}` exists but is not tagged as hub {hub}'s; hubforge will not take over a resource it did not create — rename it in the spec or delete it"));
+    if !owned(state.tags(), &hub, id) {
+        b.block(id, format!("`{physical}` exists but is not this hub's ({}); hubforge will not take over, change or delete a resource it did not create — rename it in the spec or delete it", describe_tags(state.tags())));
         return;
     }
     let region = state.region();
@@ -244,10 +331,23 @@ pub(super) fn converge_simple<S: ObservedResource>(
         b.block(id, format!("`{physical}` is in {region}, the spec says {desired_region}; a region cannot change in place"));
         return;
     }
-    if let ResourceStatus::Failed(reason) = state.status() {
-        // Creates are idempotent ensures: running one again completes the resource.
-        let action = b.push(id, Change::Create, physical, create, deps);
-        b.actions[action].note = Some(format!("repair: {reason}"));
+    // Creates are ensures: running one again finishes a half-made resource
+    // and repairs a failed one.
+    let unfinished = match state.status() {
+        ResourceStatus::Failed(reason) => {
+            Some(format!("repair: the cloud reports it failed: {reason}"))
+        }
+        ResourceStatus::Incomplete(missing) => Some(format!("finish its create: {missing}")),
+        _ => None,
+    };
+    if let Some(note) = unfinished {
+        let action = b.push(id, Change::Update, physical, create, deps);
+        b.actions[action].diffs = vec![FieldDiff {
+            field: "status".into(),
+            before: status_word(state.status()),
+            after: "ready".into(),
+        }];
+        b.actions[action].note = Some(note);
         b.ready.insert(id.clone(), action);
         return;
     }
@@ -323,7 +423,7 @@ pub(super) fn converge_cluster(
         return batch;
     };
     if !owned(&found.config.tags, hub, id) {
-        b.block(id, format!("cluster `{}` exists but is not tagged as hub {hub}'s; hubforge will not take it over", desired.name));
+        b.block(id, format!("cluster `{}` exists but is not this hub's ({}); hubforge will not take it over, change or delete it — rename the hub or delete that cluster, then apply again", desired.name, describe_tags(&found.config.tags)));
         return false;
     }
     if found.config.region != desired.region {
@@ -331,7 +431,7 @@ pub(super) fn converge_cluster(
         return false;
     }
     if let ResourceStatus::Failed(reason) = &found.status {
-        b.block(id, format!("the cloud reports the cluster failed ({reason}); fix or delete it, then apply again"));
+        b.block(id, format!("the cloud reports the cluster failed ({reason}); hubforge does not replace a cluster by itself: fix or delete it (`hubforge destroy`), then apply again"));
         return false;
     }
     let waited = b.await_transition(
@@ -343,14 +443,8 @@ pub(super) fn converge_cluster(
         },
         deps.clone(),
     );
-    let mut diffs = Vec::new();
-    value_diff(
-        "kubernetes_version",
-        &found.config.kubernetes_version,
-        &desired.kubernetes_version,
-        &mut diffs,
-    );
-    tag_diff("tags", &found.config.tags, &desired.tags, &mut diffs);
+    let mut tags = Vec::new();
+    tag_diff("tags", &found.config.tags, &desired.tags, &mut tags);
     let versions = match (
         minor(&found.config.kubernetes_version),
         minor(&desired.kubernetes_version),
@@ -366,7 +460,15 @@ pub(super) fn converge_cluster(
         b.block(id, format!("the cluster runs {}, the spec says {}; this provider cannot upgrade a cluster in place", found.config.kubernetes_version, desired.kubernetes_version));
         return false;
     }
-    if diffs.is_empty() {
+    let mut after = deps;
+    after.extend(waited);
+    if !versions.is_empty() {
+        if let Some(last) = plan_upgrade(b, id, desired, found, &versions, tags, after) {
+            b.ready.insert(id.clone(), last);
+        }
+        return false;
+    }
+    if tags.is_empty() {
         match waited {
             Some(w) => {
                 b.ready.insert(id.clone(), w);
@@ -375,27 +477,17 @@ pub(super) fn converge_cluster(
         }
         return false;
     }
-    let mut after = deps;
-    after.extend(waited);
-    let note = (versions.len() > 1).then(|| {
-        format!(
-            "in place, one minor version at a time: {}",
-            versions.join(" → ")
-        )
-    });
-    let note = note.or_else(|| (!versions.is_empty()).then(|| "in place".to_string()));
     let action = b.push(
         id,
         Change::Update,
         &desired.name,
         Step::UpdateCluster {
             config: desired.clone(),
-            versions,
+            versions: Vec::new(),
         },
         after,
     );
-    b.actions[action].diffs = diffs;
-    b.actions[action].note = note;
+    b.actions[action].diffs = tags;
     b.ready.insert(id.clone(), action);
     false
 }

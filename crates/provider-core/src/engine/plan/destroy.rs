@@ -2,18 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::pool::Retirement;
 use super::*;
 
 /// Deletes what the hub owns but the spec no longer wants.
-pub(super) fn plan_removals(b: &mut Builder<'_>) {
+pub(super) fn plan_pool_removals(b: &mut Builder<'_>) {
     let (graph, observed) = (b.graph, b.observed);
     let wanted: BTreeSet<NodeId> = graph.nodes.iter().map(|n| n.id.clone()).collect();
-    let cluster = graph.cluster.clone();
-    let owned_node = |tags: &BTreeMap<String, String>| -> Option<NodeId> {
-        owned_by(tags, &graph.hub)
-            .then(|| tags.get(TAG_RESOURCE).and_then(|t| NodeId::from_tag(t)))
-            .flatten()
-    };
     let pool_actions: Vec<usize> = b
         .actions
         .iter()
@@ -21,23 +16,34 @@ pub(super) fn plan_removals(b: &mut Builder<'_>) {
         .map(|a| a.id)
         .collect();
     for pool in &observed.pools {
-        if let Some(node) = owned_node(&pool.config.tags)
+        if let Some(node) = owned_node(&pool.config.tags, &graph.hub)
             && !wanted.contains(&node)
             && pool.status != ResourceStatus::Deleting
         {
-            let action = b.push(
-                &node,
-                Change::Delete,
-                &pool.config.name,
-                Step::DeletePool {
-                    cluster: cluster.clone(),
-                    name: pool.config.name.clone(),
-                },
-                pool_actions.clone(),
-            );
-            b.actions[action].note = Some("no longer in the spec".into());
+            b.retirements.push(Retirement {
+                node,
+                pool: pool.config.name.clone(),
+                after: pool_actions.clone(),
+                note: "no longer in the spec".into(),
+                system: pool.config.role == PoolRole::System,
+            });
         }
     }
+}
+
+/// The spec node a resource's tags name, if they say it is `hub`'s.
+fn owned_node(tags: &BTreeMap<String, String>, hub: &str) -> Option<NodeId> {
+    owned_by(tags, hub)
+        .then(|| tags.get(TAG_RESOURCE).and_then(|t| NodeId::from_tag(t)))
+        .flatten()
+}
+
+/// Deletes the buckets, identities and supporting resources the hub owns
+/// but the spec no longer wants (pools go through the retirements).
+pub(super) fn plan_removals(b: &mut Builder<'_>) {
+    let (graph, observed) = (b.graph, b.observed);
+    let wanted: BTreeSet<NodeId> = graph.nodes.iter().map(|n| n.id.clone()).collect();
+    let owned_node = |tags: &BTreeMap<String, String>| owned_node(tags, &graph.hub);
     let binds: Vec<usize> = b
         .actions
         .iter()
@@ -107,8 +113,9 @@ pub(super) fn plan_removals(b: &mut Builder<'_>) {
 }
 
 pub(super) fn plan_destroy(b: &mut Builder<'_>) {
-    let (graph, observed) = (b.graph, b.observed);
+    let (graph, observed, options) = (b.graph, b.observed, b.options);
     let hub = graph.hub.clone();
+    b.left_alone = foreign_resources(graph, observed);
     let mut identity_deletes = Vec::new();
     for identity in observed
         .identities
@@ -133,8 +140,24 @@ pub(super) fn plan_destroy(b: &mut Builder<'_>) {
             Vec::new(),
         ));
     }
+    let cluster = observed
+        .cluster
+        .as_ref()
+        .filter(|c| owned(&c.config.tags, &hub, &NodeId::Cluster));
+    let foreign_pools: Vec<&NodePoolState> = observed
+        .pools
+        .iter()
+        .filter(|p| !owned_by(&p.config.tags, &hub))
+        .collect();
+    // GKE and AKS delete a cluster's pools with it, in one operation: no
+    // need to delete them one by one first (each a serialised operation).
+    let with_the_cluster = cluster.is_some() && options.capabilities.cluster_delete_removes_pools;
     let mut pool_deletes = Vec::new();
-    for pool in &observed.pools {
+    for pool in observed
+        .pools
+        .iter()
+        .filter(|p| owned_by(&p.config.tags, &hub) && !with_the_cluster)
+    {
         let node = node_of(
             &pool.config.tags,
             NodeId::NodePool(pool.config.name.clone()),
@@ -157,24 +180,39 @@ pub(super) fn plan_destroy(b: &mut Builder<'_>) {
         ));
     }
     let mut cluster_delete = Vec::new();
-    if let Some(cluster) = observed
-        .cluster
-        .as_ref()
-        .filter(|c| owned_by(&c.config.tags, &hub))
-    {
-        cluster_delete.push(destroy_one(
-            b,
-            &NodeId::Cluster,
-            &cluster.config.name,
-            &cluster.status,
-            Target::Cluster {
-                name: cluster.config.name.clone(),
-            },
-            Step::DeleteCluster {
-                name: cluster.config.name.clone(),
-            },
-            pool_deletes.clone(),
-        ));
+    if let Some(cluster) = cluster {
+        if let Some(pool) = foreign_pools.first() {
+            b.block(
+                &NodeId::Cluster,
+                format!(
+                    "cluster `{}` holds node pool `{}`, which is not this hub's ({}); deleting the cluster would delete it too: delete or move that pool first, then destroy again",
+                    cluster.config.name,
+                    pool.config.name,
+                    describe_tags(&pool.config.tags)
+                ),
+            );
+        } else {
+            let action = destroy_one(
+                b,
+                &NodeId::Cluster,
+                &cluster.config.name,
+                &cluster.status,
+                Target::Cluster {
+                    name: cluster.config.name.clone(),
+                },
+                Step::DeleteCluster {
+                    name: cluster.config.name.clone(),
+                },
+                pool_deletes.clone(),
+            );
+            if with_the_cluster && !observed.pools.is_empty() {
+                b.actions[action].note = Some(format!(
+                    "with its {} node pools, in the same cloud operation",
+                    observed.pools.len()
+                ));
+            }
+            cluster_delete.push(action);
+        }
     }
     let mut bucket_deletes = Vec::new();
     for bucket in observed
@@ -186,7 +224,7 @@ pub(super) fn plan_destroy(b: &mut Builder<'_>) {
             &bucket.config.tags,
             NodeId::Bucket(bucket.config.name.clone()),
         );
-        if !bucket.empty && !b.options.delete_data && bucket.status != ResourceStatus::Deleting {
+        if !bucket.empty && !options.delete_data && bucket.status != ResourceStatus::Deleting {
             b.block(
                 &node,
                 format!(
@@ -198,7 +236,7 @@ pub(super) fn plan_destroy(b: &mut Builder<'_>) {
         }
         let step = Step::DeleteBucket {
             name: bucket.config.name.clone(),
-            delete_data: b.options.delete_data,
+            delete_data: options.delete_data,
         };
         bucket_deletes.push(destroy_one(
             b,
@@ -299,4 +337,55 @@ pub(super) fn destroy_one(
         );
     }
     b.push(node, Change::Delete, physical, step, deps)
+}
+
+/// What sits where the hub's resources would, but is not the hub's: a
+/// cluster by the hub's name, pools in the hub's cluster, buckets,
+/// identities and supporting resources by the names the spec gives. They
+/// are never changed or deleted; plans and leak checks name them.
+pub fn foreign_resources(graph: &DesiredGraph, observed: &Observed) -> Vec<Foreign> {
+    let hub = graph.hub.as_str();
+    let mut found = Vec::new();
+    let mut note =
+        |kind: &str, name: &str, within: Option<&str>, tags: &BTreeMap<String, String>| {
+            if !owned_by(tags, hub) {
+                found.push(Foreign {
+                    kind: kind.into(),
+                    name: name.into(),
+                    within: within.map(str::to_string),
+                    tags: tags.clone(),
+                });
+            }
+        };
+    if let Some(cluster) = &observed.cluster {
+        note("cluster", &cluster.config.name, None, &cluster.config.tags);
+    }
+    for pool in &observed.pools {
+        note(
+            "node pool",
+            &pool.config.name,
+            Some(&graph.cluster),
+            &pool.config.tags,
+        );
+    }
+    for bucket in observed.buckets.values() {
+        note("bucket", &bucket.config.name, None, &bucket.config.tags);
+    }
+    for identity in observed.identities.values() {
+        note(
+            "identity",
+            &identity.config.name,
+            None,
+            &identity.config.tags,
+        );
+    }
+    for support in observed.support.values() {
+        note(
+            support.config.kind.as_str(),
+            &support.config.name,
+            None,
+            &support.config.tags,
+        );
+    }
+    found
 }

@@ -90,6 +90,10 @@ pub(super) fn fixed_pool_fields(
         tag_diff("labels", &observed.labels, &desired.labels, &mut diffs);
         value_diff("taints", &observed.taints, &desired.taints, &mut diffs);
     }
+    // Only a cloud that knows system pools reports the role back.
+    if capabilities.system_pools {
+        value_diff("role", &observed.role, &desired.role, &mut diffs);
+    }
     diffs
 }
 
@@ -98,6 +102,12 @@ pub(super) fn mutable_pool_fields(
     observed: &NodePoolConfig,
 ) -> Vec<FieldDiff> {
     let mut diffs = Vec::new();
+    value_diff(
+        "kubernetes_version",
+        &observed.kubernetes_version,
+        &desired.kubernetes_version,
+        &mut diffs,
+    );
     value_diff("min", &observed.min, &desired.min, &mut diffs);
     value_diff("max", &observed.max, &desired.max, &mut diffs);
     tag_diff("labels", &observed.labels, &desired.labels, &mut diffs);

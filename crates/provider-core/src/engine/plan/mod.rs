@@ -224,6 +224,34 @@ pub struct Plan {
     pub unchanged: Vec<Unchanged>,
     /// Changes that need a person; apply refuses while any is present.
     pub blocked: Vec<Blocker>,
+    /// Resources where the hub's would be that are not the hub's; hubforge
+    /// leaves them alone (a destroy plan lists them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_alone: Vec<Foreign>,
+}
+
+/// A resource that is not the hub's, found where the hub's would be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Foreign {
+    /// What it is (`cluster`, `node pool`, `bucket`).
+    pub kind: String,
+    /// Its physical name.
+    pub name: String,
+    /// The cluster it sits in, for node pools.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    /// Its tags, which say it is not the hub's.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl std::fmt::Display for Foreign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)?;
+        if let Some(cluster) = &self.within {
+            write!(f, " in cluster {cluster}")?;
+        }
+        write!(f, " ({})", describe_tags(&self.tags))
+    }
 }
 
 /// Inputs of planning besides desired and observed.
@@ -244,11 +272,14 @@ mod destroy;
 mod diff;
 mod pool;
 mod render;
+mod upgrade;
 
 use converge::*;
+pub use destroy::foreign_resources;
 use destroy::*;
 use diff::*;
 use pool::*;
+use upgrade::*;
 
 /// Plans the convergence (or, with `options.destroy`, the destruction) of
 /// the hub in `graph`, given what `observed` found.
@@ -260,7 +291,10 @@ pub fn plan(graph: &DesiredGraph, observed: &Observed, options: &PlanOptions) ->
         actions: Vec::new(),
         unchanged: Vec::new(),
         blocked: Vec::new(),
+        left_alone: Vec::new(),
         ready: BTreeMap::new(),
+        retirements: Vec::new(),
+        upgraded_pools: BTreeMap::new(),
     };
     if options.destroy {
         plan_destroy(&mut b);
@@ -281,6 +315,7 @@ pub fn plan(graph: &DesiredGraph, observed: &Observed, options: &PlanOptions) ->
         actions: b.actions,
         unchanged: b.unchanged,
         blocked: b.blocked,
+        left_alone: b.left_alone,
     }
 }
 
@@ -291,8 +326,14 @@ struct Builder<'a> {
     actions: Vec<Action>,
     unchanged: Vec<Unchanged>,
     blocked: Vec<Blocker>,
+    left_alone: Vec<Foreign>,
     /// The action after which a node is ready for its dependents.
     ready: BTreeMap<NodeId, usize>,
+    /// Pools to remove once their replacements are up, planned last.
+    retirements: Vec<Retirement>,
+    /// Pools a cluster upgrade in this plan takes along: the last action on
+    /// each, and the version it leaves the pool at.
+    upgraded_pools: BTreeMap<String, (usize, String)>,
 }
 
 impl Builder<'_> {

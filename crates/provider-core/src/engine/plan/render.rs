@@ -47,6 +47,19 @@ impl Plan {
             }
         };
         let mut out = String::new();
+        let left_alone = |out: &mut String| {
+            if self.left_alone.is_empty() {
+                return;
+            }
+            let _ = writeln!(
+                out,
+                "\nLeft alone, because they are not hub `{}`'s:",
+                self.hub
+            );
+            for foreign in &self.left_alone {
+                let _ = writeln!(out, "  {} {foreign}", paint("36", "  ="));
+            }
+        };
         if !self.has_changes() && self.blocked.is_empty() {
             let _ = writeln!(
                 out,
@@ -55,6 +68,7 @@ impl Plan {
                 self.provider,
                 self.unchanged.len()
             );
+            left_alone(&mut out);
             return out;
         }
         let verb = if self.destroy { "destroy" } else { "converge" };
@@ -105,6 +119,7 @@ impl Plan {
                 blocker.reason
             );
         }
+        left_alone(&mut out);
         let (create, update, replace, delete) = self.counts();
         let _ = writeln!(
             out,
