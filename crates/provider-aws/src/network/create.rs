@@ -1,0 +1,312 @@
+//! Creating the hub's network: an *ensure* that finds the VPC by its tags
+//! and adds whatever is missing, so a run killed half-way through is
+//! completed by the next.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use provider_core::provider::*;
+use provider_core::{ErrorKind, Result};
+
+use super::{
+    PRIVATE_BLOCKS, RouteTarget, SUBNET_BLOCKS, SUBNET_ROLE, SubnetRole, filter, subnet_role,
+    tag_spec,
+};
+use crate::AwsProvider;
+use crate::error::{AwsResult, local};
+
+impl AwsProvider {
+    /// Creates the VPC and every missing part of it.
+    pub(crate) async fn ensure_network(&self, config: &SupportConfig) -> Result<()> {
+        let ec2 = &self.inner.clients.ec2;
+        let name = config.name.as_str();
+        let vpc_id = match self.vpc_named(name).await? {
+            Some(vpc) => vpc.vpc_id().unwrap_or_default().to_string(),
+            None => {
+                let cidr = config
+                    .properties
+                    .get("cidr")
+                    .map(String::as_str)
+                    .unwrap_or("10.0.0.0/16");
+                let out = ec2
+                    .create_vpc()
+                    .cidr_block(cidr)
+                    .tag_specifications(tag_spec(ResourceType::Vpc, name, &config.tags, &[]))
+                    .send()
+                    .await
+                    .or_aws_create(name)?;
+                out.vpc()
+                    .and_then(|v| v.vpc_id())
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        };
+        let on = AttributeBooleanValue::builder().value(true).build();
+        ec2.modify_vpc_attribute()
+            .vpc_id(&vpc_id)
+            .enable_dns_support(on.clone())
+            .send()
+            .await
+            .or_aws(name)?;
+        ec2.modify_vpc_attribute()
+            .vpc_id(&vpc_id)
+            .enable_dns_hostnames(on.clone())
+            .send()
+            .await
+            .or_aws(name)?;
+
+        let gateway = match self.internet_gateways(&vpc_id).await?.into_iter().next() {
+            Some(id) => id,
+            None => {
+                let created = ec2
+                    .create_internet_gateway()
+                    .tag_specifications(tag_spec(
+                        ResourceType::InternetGateway,
+                        name,
+                        &config.tags,
+                        &[],
+                    ))
+                    .send()
+                    .await
+                    .or_aws(name)?;
+                let id = created
+                    .internet_gateway()
+                    .and_then(|g| g.internet_gateway_id())
+                    .unwrap_or_default()
+                    .to_string();
+                ec2.attach_internet_gateway()
+                    .internet_gateway_id(&id)
+                    .vpc_id(&vpc_id)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+                id
+            }
+        };
+        let table = self
+            .ensure_route_table(
+                &vpc_id,
+                name,
+                &config.tags,
+                RouteTarget::InternetGateway(&gateway),
+            )
+            .await?;
+
+        // DescribeAvailabilityZones has no pages.
+        let zones = ec2
+            .describe_availability_zones()
+            .filters(filter("state", "available"))
+            .send()
+            .await
+            .or_aws(name)?;
+        let zones: Vec<String> = zones
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_string))
+            .take(SUBNET_BLOCKS.len())
+            .collect();
+        if zones.len() < SUBNET_BLOCKS.len() {
+            return Err(local(
+                ErrorKind::Permanent,
+                name,
+                format!(
+                    "EKS needs two availability zones; region {} offers {}",
+                    self.inner.region,
+                    zones.len()
+                ),
+            ));
+        }
+        let cluster = config
+            .properties
+            .get("cluster")
+            .cloned()
+            .unwrap_or_default();
+        self.ensure_subnets(
+            config,
+            &vpc_id,
+            &zones,
+            SubnetRole::Public,
+            &table,
+            &cluster,
+        )
+        .await?;
+        if config.properties.get("private_nodes").map(String::as_str) == Some("true") {
+            self.ensure_private_part(config, &vpc_id, &zones, &cluster)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Private subnets, a NAT gateway (with its address) in the first
+    /// public subnet, and a private route table through it.
+    async fn ensure_private_part(
+        &self,
+        config: &SupportConfig,
+        vpc_id: &str,
+        zones: &[String],
+        cluster: &str,
+    ) -> Result<()> {
+        let ec2 = &self.inner.clients.ec2;
+        let name = config.name.as_str();
+        let subnets = self.subnets_of(vpc_id).await?;
+        let public = subnets
+            .iter()
+            .find(|s| subnet_role(s) == Some("public"))
+            .and_then(|s| s.subnet_id())
+            .map(str::to_string);
+        let public = public.ok_or_else(|| {
+            local(
+                ErrorKind::Conflict,
+                name,
+                "the VPC has no public subnet for the NAT gateway yet",
+            )
+        })?;
+        let nat = match self.nat_gateways(vpc_id).await?.into_iter().next() {
+            Some(id) => id,
+            None => {
+                let address = ec2
+                    .allocate_address()
+                    .domain(aws_sdk_ec2::types::DomainType::Vpc)
+                    .tag_specifications(tag_spec(ResourceType::ElasticIp, name, &config.tags, &[]))
+                    .send()
+                    .await
+                    .or_aws(name)?;
+                let created = ec2
+                    .create_nat_gateway()
+                    .subnet_id(&public)
+                    .set_allocation_id(address.allocation_id().map(str::to_string))
+                    .tag_specifications(tag_spec(ResourceType::Natgateway, name, &config.tags, &[]))
+                    .send()
+                    .await
+                    .or_aws(name)?;
+                created
+                    .nat_gateway()
+                    .and_then(|n| n.nat_gateway_id())
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        };
+        let private_name = format!("{name}-private");
+        let table = self
+            .ensure_route_table(
+                vpc_id,
+                &private_name,
+                &config.tags,
+                RouteTarget::NatGateway(&nat),
+            )
+            .await?;
+        self.ensure_subnets(config, vpc_id, zones, SubnetRole::Private, &table, cluster)
+            .await?;
+        Ok(())
+    }
+
+    /// The subnets of one role, one per zone, tagged for Kubernetes load
+    /// balancers and for the hub, and routed through `table`.
+    async fn ensure_subnets(
+        &self,
+        config: &SupportConfig,
+        vpc_id: &str,
+        zones: &[String],
+        role: SubnetRole,
+        table: &str,
+        cluster: &str,
+    ) -> Result<()> {
+        let ec2 = &self.inner.clients.ec2;
+        let name = config.name.as_str();
+        let (blocks, elb_tag, prefix) = match role {
+            SubnetRole::Public => (SUBNET_BLOCKS, "kubernetes.io/role/elb", name.to_string()),
+            SubnetRole::Private => (
+                PRIVATE_BLOCKS,
+                "kubernetes.io/role/internal-elb",
+                format!("{name}-private"),
+            ),
+        };
+        let k8s_tags = [
+            (elb_tag.to_string(), "1".to_string()),
+            (
+                format!("kubernetes.io/cluster/{cluster}"),
+                "shared".to_string(),
+            ),
+            (SUBNET_ROLE.to_string(), role.tag().to_string()),
+        ];
+        let existing = self.subnets_of(vpc_id).await?;
+        for (zone, block) in zones.iter().zip(blocks) {
+            if existing.iter().any(|s| s.cidr_block() == Some(block)) {
+                continue;
+            }
+            let created = ec2
+                .create_subnet()
+                .vpc_id(vpc_id)
+                .cidr_block(block)
+                .availability_zone(zone)
+                .tag_specifications(tag_spec(
+                    ResourceType::Subnet,
+                    &format!("{prefix}-{zone}"),
+                    &config.tags,
+                    &k8s_tags,
+                ))
+                .send()
+                .await
+                .or_aws(name)?;
+            let subnet = created
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .unwrap_or_default()
+                .to_string();
+            if role == SubnetRole::Public {
+                let on = AttributeBooleanValue::builder().value(true).build();
+                ec2.modify_subnet_attribute()
+                    .subnet_id(&subnet)
+                    .map_public_ip_on_launch(on)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+            }
+            ec2.associate_route_table()
+                .route_table_id(table)
+                .subnet_id(&subnet)
+                .send()
+                .await
+                .or_aws(name)?;
+        }
+        Ok(())
+    }
+
+    /// The route table named `table_name` in the VPC, made with a default
+    /// route to `target` if it is not there.
+    async fn ensure_route_table(
+        &self,
+        vpc_id: &str,
+        table_name: &str,
+        tags: &BTreeMap<String, String>,
+        target: RouteTarget<'_>,
+    ) -> Result<String> {
+        let ec2 = &self.inner.clients.ec2;
+        let tables = self.route_tables(vpc_id, Some(table_name)).await?;
+        if let Some(id) = tables.first().and_then(|t| t.route_table_id()) {
+            return Ok(id.to_string());
+        }
+        let created = ec2
+            .create_route_table()
+            .vpc_id(vpc_id)
+            .tag_specifications(tag_spec(ResourceType::RouteTable, table_name, tags, &[]))
+            .send()
+            .await
+            .or_aws(table_name)?;
+        let id = created
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_string();
+        let route = ec2
+            .create_route()
+            .route_table_id(&id)
+            .destination_cidr_block("0.0.0.0/0");
+        let route = match target {
+            RouteTarget::InternetGateway(gateway) => route.gateway_id(gateway),
+            RouteTarget::NatGateway(nat) => route.nat_gateway_id(nat),
+        };
+        route.send().await.or_aws(table_name)?;
+        Ok(id)
+    }
+}

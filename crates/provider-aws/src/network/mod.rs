@@ -1,0 +1,348 @@
+//! The hub's VPC: public subnets in two availability zones (EKS needs two),
+//! an internet gateway and a route table — no NAT gateway, so no NAT bill.
+//! With `private_nodes`, also private subnets whose route to the internet
+//! is a NAT gateway in the first public subnet; node groups go there.
+//!
+//! Creating is an *ensure*: it finds the VPC by its tags and adds whatever
+//! is missing, so a run killed half-way through is completed by the next.
+//! A network missing parts reads as `Failed`, which the planner repairs.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, ResourceType, RouteTable, Subnet, Tag, TagSpecification, Vpc};
+use provider_core::provider::*;
+use provider_core::{ErrorKind, Result};
+
+use crate::AwsProvider;
+use crate::error::{AwsResult, every, local};
+
+mod create;
+mod teardown;
+
+/// Subnet blocks inside the VPC's /16, one per availability zone.
+const SUBNET_BLOCKS: [&str; 2] = ["10.0.0.0/19", "10.0.32.0/19"];
+/// Private subnet blocks, with `private_nodes`.
+const PRIVATE_BLOCKS: [&str; 2] = ["10.0.64.0/19", "10.0.96.0/19"];
+/// Which subnets are private: a tag hubforge puts on every subnet it makes.
+const SUBNET_ROLE: &str = "hubforge-subnet";
+
+fn tag_spec(
+    kind: ResourceType,
+    name: &str,
+    tags: &BTreeMap<String, String>,
+    extra: &[(String, String)],
+) -> TagSpecification {
+    let mut all: Vec<Tag> = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    all.push(Tag::builder().key("Name").value(name).build());
+    all.extend(
+        extra
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build()),
+    );
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(all))
+        .build()
+}
+
+/// Public subnets route through the internet gateway; private ones
+/// through the NAT gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SubnetRole {
+    Public,
+    Private,
+}
+
+impl SubnetRole {
+    fn tag(self) -> &'static str {
+        match self {
+            SubnetRole::Public => "public",
+            SubnetRole::Private => "private",
+        }
+    }
+}
+
+/// Where a route table's default route goes.
+enum RouteTarget<'a> {
+    InternetGateway(&'a str),
+    NatGateway(&'a str),
+}
+
+/// What is there of a network.
+struct NetworkFacts {
+    /// What a half-made network lacks.
+    gaps: Result<(), String>,
+    /// It has private subnets or a NAT gateway.
+    private: bool,
+}
+
+/// `public` or `private`, from the tag hubforge puts on its subnets.
+fn subnet_role(subnet: &Subnet) -> Option<&str> {
+    subnet
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(SUBNET_ROLE))
+        .and_then(|t| t.value())
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .filter(|(k, _)| k != "Name" && k != SUBNET_ROLE)
+        .collect()
+}
+
+impl AwsProvider {
+    /// The VPCs matching every filter.
+    async fn vpcs(&self, filters: [Filter; 2], resource: &str) -> Result<Vec<Vpc>> {
+        let request = self
+            .inner
+            .clients
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(filters.to_vec()));
+        every!(request, resource).await
+    }
+
+    async fn vpc_named(&self, name: &str) -> Result<Option<Vpc>> {
+        let filters = [
+            filter("tag:Name", name),
+            filter("tag:hubforge-managed", "true"),
+        ];
+        Ok(self.vpcs(filters, name).await?.into_iter().next())
+    }
+
+    async fn subnets_of(&self, vpc_id: &str) -> Result<Vec<Subnet>> {
+        every!(
+            self.inner
+                .clients
+                .ec2
+                .describe_subnets()
+                .filters(filter("vpc-id", vpc_id)),
+            vpc_id
+        )
+        .await
+    }
+
+    /// The ids of the internet gateways attached to the VPC.
+    async fn internet_gateways(&self, vpc_id: &str) -> Result<Vec<String>> {
+        let gateways = every!(
+            self.inner
+                .clients
+                .ec2
+                .describe_internet_gateways()
+                .filters(filter("attachment.vpc-id", vpc_id)),
+            vpc_id
+        )
+        .await?;
+        Ok(gateways
+            .iter()
+            .filter_map(|g| g.internet_gateway_id().map(str::to_string))
+            .collect())
+    }
+
+    /// The route tables of the VPC (only those named `name`, if given).
+    async fn route_tables(&self, vpc_id: &str, name: Option<&str>) -> Result<Vec<RouteTable>> {
+        let mut request = self
+            .inner
+            .clients
+            .ec2
+            .describe_route_tables()
+            .filters(filter("vpc-id", vpc_id));
+        if let Some(name) = name {
+            request = request.filters(filter("tag:Name", name));
+        }
+        every!(request, vpc_id).await
+    }
+
+    /// The hub VPC's subnet ids: every subnet, or only the private ones.
+    pub(crate) async fn vpc_subnet_ids(
+        &self,
+        hub: &str,
+        private_only: bool,
+    ) -> Result<Vec<String>> {
+        let name = format!("{hub}-vpc");
+        let vpc = self.vpc_named(&name).await?.ok_or_else(|| {
+            local(
+                ErrorKind::Conflict,
+                &name,
+                "the hub's VPC does not exist yet",
+            )
+        })?;
+        let ids: Vec<String> = self
+            .subnets_of(vpc.vpc_id().unwrap_or_default())
+            .await?
+            .iter()
+            .filter(|s| !private_only || subnet_role(s) == Some("private"))
+            .filter_map(|s| s.subnet_id().map(str::to_string))
+            .collect();
+        if ids.len() < 2 {
+            return Err(local(
+                ErrorKind::Conflict,
+                &name,
+                "the hub's VPC has fewer than two such subnets yet",
+            ));
+        }
+        Ok(ids)
+    }
+
+    /// NAT gateways of the VPC that are not deleted or failed.
+    async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<String>> {
+        let gateways = every!(
+            self.inner
+                .clients
+                .ec2
+                .describe_nat_gateways()
+                .filter(filter("vpc-id", vpc_id)),
+            vpc_id
+        )
+        .await?;
+        Ok(gateways
+            .iter()
+            .filter(|n| {
+                !matches!(
+                    n.state().map(|s| s.as_str()),
+                    Some("deleted") | Some("deleting") | Some("failed")
+                )
+            })
+            .filter_map(|n| n.nat_gateway_id().map(str::to_string))
+            .collect())
+    }
+
+    fn network_state(&self, name: &str, vpc: &Vpc, facts: NetworkFacts) -> SupportState {
+        SupportState {
+            config: SupportConfig {
+                kind: SupportKind::Network,
+                name: name.into(),
+                region: self.inner.region.clone(),
+                tags: tags_of(vpc.tags()),
+                properties: BTreeMap::from([
+                    (
+                        "cidr".to_string(),
+                        vpc.cidr_block().unwrap_or_default().to_string(),
+                    ),
+                    ("private_nodes".to_string(), facts.private.to_string()),
+                ]),
+            },
+            status: match facts.gaps {
+                Ok(()) => ResourceStatus::Ready,
+                Err(missing) => ResourceStatus::Failed(format!("incomplete network: {missing}")),
+            },
+        }
+    }
+
+    /// What a network has, and what a half-made one lacks.
+    async fn network_facts(&self, vpc_id: &str) -> Result<NetworkFacts> {
+        let gateways = self.internet_gateways(vpc_id).await?;
+        let subnets = self.subnets_of(vpc_id).await?;
+        let count = |role: &str| {
+            subnets
+                .iter()
+                .filter(|s| subnet_role(s) == Some(role))
+                .count()
+        };
+        let nats = self.nat_gateways(vpc_id).await?;
+        let private = count("private") > 0 || !nats.is_empty();
+        let gaps = if gateways.is_empty() {
+            Err("no internet gateway".to_string())
+        } else if count("public") < SUBNET_BLOCKS.len() {
+            Err("fewer than two public subnets".to_string())
+        } else if private && nats.is_empty() {
+            Err("no NAT gateway for the private subnets".to_string())
+        } else if private && count("private") < PRIVATE_BLOCKS.len() {
+            Err("fewer than two private subnets".to_string())
+        } else {
+            Ok(())
+        };
+        Ok(NetworkFacts { gaps, private })
+    }
+
+    pub(crate) async fn read_network(&self, name: &str) -> Result<Option<SupportState>> {
+        let Some(vpc) = self.vpc_named(name).await? else {
+            return Ok(None);
+        };
+        let facts = self.network_facts(vpc.vpc_id().unwrap_or_default()).await?;
+        Ok(Some(self.network_state(name, &vpc, facts)))
+    }
+
+    pub(crate) async fn owned_networks(&self, hub: &str) -> Result<Vec<SupportState>> {
+        let filters = [
+            filter("tag:hubforge-cluster", hub),
+            filter("tag:hubforge-managed", "true"),
+        ];
+        let mut owned = Vec::new();
+        for vpc in &self.vpcs(filters, hub).await? {
+            let name = vpc
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some("Name"))
+                .and_then(|t| t.value())
+                .unwrap_or_default()
+                .to_string();
+            let facts = self.network_facts(vpc.vpc_id().unwrap_or_default()).await?;
+            owned.push(self.network_state(&name, vpc, facts));
+        }
+        Ok(owned)
+    }
+
+    /// Retags the VPC; adds the private part when nodes become private.
+    /// Going back to public nodes is refused: node groups run in those
+    /// private subnets and the NAT gateway must stay while they do.
+    pub(crate) async fn update_network(&self, config: &SupportConfig) -> Result<()> {
+        let name = config.name.as_str();
+        let wanted = config.properties.get("private_nodes").map(String::as_str) == Some("true");
+        let current = self
+            .read_network(name)
+            .await?
+            .ok_or_else(|| local(ErrorKind::NotFound, name, "no such VPC"))?;
+        let private = current
+            .config
+            .properties
+            .get("private_nodes")
+            .map(String::as_str)
+            == Some("true");
+        if private && !wanted {
+            return Err(local(
+                ErrorKind::Unsupported {
+                    operation: "turn private nodes off".into(),
+                },
+                name,
+                "the hub's node groups run in private subnets; replace them or destroy the hub before turning `private_nodes` off",
+            ));
+        }
+        if wanted && !private {
+            self.ensure_network(config).await?;
+        }
+        self.retag_network(config).await
+    }
+
+    pub(crate) async fn retag_network(&self, config: &SupportConfig) -> Result<()> {
+        let name = config.name.as_str();
+        let vpc = self
+            .vpc_named(name)
+            .await?
+            .ok_or_else(|| local(ErrorKind::NotFound, name, "no such VPC"))?;
+        let tags: Vec<Tag> = config
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.inner
+            .clients
+            .ec2
+            .create_tags()
+            .resources(vpc.vpc_id().unwrap_or_default())
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .or_aws(name)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Tearing the hub's network down, in the order AWS allows, with what the
+//! cluster made in it on its own first.
+
+use provider_core::{ErrorKind, Result};
+
+use super::filter;
+use crate::AwsProvider;
+use crate::error::{AwsResult, local};
+
+impl AwsProvider {
+    /// Tears the network down in the order AWS allows.
+    pub(crate) async fn delete_network(&self, name: &str) -> Result<()> {
+        let ec2 = &self.inner.clients.ec2;
+        let vpc = self
+            .vpc_named(name)
+            .await?
+            .ok_or_else(|| local(ErrorKind::NotFound, name, "no such VPC"))?;
+        let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
+        // The NAT gateway first (it bills by the hour), then its address.
+        for nat in self.nat_gateways(&vpc_id).await? {
+            ec2.delete_nat_gateway()
+                .nat_gateway_id(&nat)
+                .send()
+                .await
+                .or_aws(name)?;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15 * 60);
+        while !self.nat_gateways(&vpc_id).await?.is_empty() {
+            if std::time::Instant::now() > deadline {
+                return Err(local(
+                    ErrorKind::Timeout,
+                    name,
+                    "the NAT gateway was not deleted within 15 minutes",
+                ));
+            }
+            tokio::time::sleep(self.inner.poll_interval).await;
+        }
+        // DescribeAddresses has no pages.
+        let addresses = ec2
+            .describe_addresses()
+            .filters(filter("tag:Name", name))
+            .filters(filter("tag:hubforge-managed", "true"))
+            .send()
+            .await
+            .or_aws(name)?;
+        for allocation in addresses
+            .addresses()
+            .iter()
+            .filter_map(|a| a.allocation_id())
+        {
+            ec2.release_address()
+                .allocation_id(allocation)
+                .send()
+                .await
+                .or_aws(name)?;
+        }
+        for table in self.route_tables(&vpc_id, None).await? {
+            let main = table.associations().iter().any(|a| a.main() == Some(true));
+            for association in table
+                .associations()
+                .iter()
+                .filter(|a| a.main() != Some(true))
+            {
+                if let Some(id) = association.route_table_association_id() {
+                    ec2.disassociate_route_table()
+                        .association_id(id)
+                        .send()
+                        .await
+                        .or_aws(name)?;
+                }
+            }
+            if !main && let Some(id) = table.route_table_id() {
+                ec2.delete_route_table()
+                    .route_table_id(id)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+            }
+        }
+        for gateway in self.internet_gateways(&vpc_id).await? {
+            ec2.detach_internet_gateway()
+                .internet_gateway_id(&gateway)
+                .vpc_id(&vpc_id)
+                .send()
+                .await
+                .or_aws(name)?;
+            ec2.delete_internet_gateway()
+                .internet_gateway_id(gateway)
+                .send()
+                .await
+                .or_aws(name)?;
+        }
+        for subnet in self.subnets_of(&vpc_id).await? {
+            if let Some(id) = subnet.subnet_id() {
+                ec2.delete_subnet()
+                    .subnet_id(id)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+            }
+        }
+        ec2.delete_vpc().vpc_id(&vpc_id).send().await.or_aws(name)?;
+        Ok(())
+    }
+}
