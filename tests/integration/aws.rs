@@ -17,6 +17,8 @@ use serde_json::Value;
 use super::engine_cli::Workspace;
 use super::{example, stderr, stdout};
 
+mod leftovers;
+
 const REGION: &str = "us-west-2";
 
 fn moto() -> String {
@@ -120,6 +122,17 @@ fn reference(name: &str) -> HubClusterSpec {
     }
 }
 
+/// An engine over `provider` with state in a fresh directory, after it
+/// applied `spec` successfully.
+async fn applied(spec: &HubClusterSpec, provider: AwsProvider) -> (Engine, std::path::PathBuf) {
+    let dir =
+        std::env::temp_dir().join(format!("hubforge-aws-{}-{}", spec.name, std::process::id()));
+    let engine = Engine::new(Arc::new(provider), Arc::new(LocalStateStore::new(&dir)));
+    let report = engine.apply(spec).await.unwrap();
+    assert!(report.succeeded(), "{:?}", report.failed);
+    (engine, dir)
+}
+
 /// IAM returns policy documents URL-encoded.
 fn decode(document: &str) -> Value {
     let bytes = document.as_bytes();
@@ -144,13 +157,7 @@ async fn reference_hub_is_built_as_specified_and_leaves_nothing_behind() {
     let _turn = ISSUER.lock().await;
     let hub = "refhub";
     let spec = reference(hub);
-    let dir = std::env::temp_dir().join(format!("hubforge-aws-{}", std::process::id()));
-    let engine = Engine::new(
-        Arc::new(aws(vec![]).await),
-        Arc::new(LocalStateStore::new(&dir)),
-    );
-    let report = engine.apply(&spec).await.unwrap();
-    assert!(report.succeeded(), "{:?}", report.failed);
+    let (engine, dir) = applied(&spec, aws(vec![]).await).await;
     let graph = engine.graph(&spec).await.unwrap();
     let bucket = |logical: &str| match &graph.node(&NodeId::Bucket(logical.into())).unwrap().desired
     {
@@ -673,7 +680,6 @@ async fn private_nodes_sit_behind_a_nat_gateway_and_leave_nothing_behind() {
         subnets: vec![],
         private_nodes: true,
     });
-    let dir = std::env::temp_dir().join(format!("hubforge-aws-private-{}", std::process::id()));
     let provider = AwsBuilder::new()
         .region(REGION)
         .endpoint_url(moto())
@@ -683,9 +689,7 @@ async fn private_nodes_sit_behind_a_nat_gateway_and_leave_nothing_behind() {
         .build()
         .await
         .unwrap();
-    let engine = Engine::new(Arc::new(provider), Arc::new(LocalStateStore::new(&dir)));
-    let report = engine.apply(&spec).await.unwrap();
-    assert!(report.succeeded(), "{:?}", report.failed);
+    let (engine, dir) = applied(&spec, provider).await;
 
     let sdk = sdk().await;
     let (eks, ec2) = (

@@ -9,11 +9,18 @@ use crate::builder::AwsBuilder;
 #[derive(Clone)]
 pub(crate) struct Clients {
     pub eks: aws_sdk_eks::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
     #[cfg(feature = "vpc")]
     pub ec2: aws_sdk_ec2::Client,
+    /// Load balancers the cluster makes in the VPC (ELBv2: NLB and ALB).
+    #[cfg(feature = "vpc")]
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    /// Classic load balancers the cluster makes in the VPC.
+    #[cfg(feature = "vpc")]
+    pub elb: aws_sdk_elasticloadbalancing::Client,
 }
 
 impl Clients {
@@ -35,11 +42,16 @@ impl Clients {
             .build();
         Clients {
             eks: aws_sdk_eks::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             iam: aws_sdk_iam::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
             sts: aws_sdk_sts::Client::new(&sdk),
             #[cfg(feature = "vpc")]
             ec2: aws_sdk_ec2::Client::new(&sdk),
+            #[cfg(feature = "vpc")]
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+            #[cfg(feature = "vpc")]
+            elb: aws_sdk_elasticloadbalancing::Client::new(&sdk),
         }
     }
 }

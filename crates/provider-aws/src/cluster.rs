@@ -12,12 +12,17 @@ use provider_core::operation::{Operation, OperationStatus, Progress};
 use provider_core::provider::*;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, Intent, every, found, local, stale_tag_keys};
+use crate::error::{AwsResult, Intent, every, found, is_not_found, local, stale_tag_keys};
 use crate::fresh::Principal;
 use crate::{AwsProvider, Poller};
 
 /// The control-plane logs a hub operator needs to answer "who did what".
 const LOGS: [LogType; 3] = [LogType::Api, LogType::Audit, LogType::Authenticator];
+
+/// The log group EKS writes a cluster's control-plane logs to.
+fn log_group_name(cluster: &str) -> String {
+    format!("/aws/eks/{cluster}/cluster")
+}
 
 pub(crate) fn status_of(status: Option<&ClusterStatus>) -> ResourceStatus {
     match status {
@@ -97,7 +102,11 @@ impl AwsProvider {
             let (provider, name) = (provider.clone(), name.clone());
             async move {
                 Ok(match provider.describe_cluster(&name).await? {
-                    None if gone_is_success => OperationStatus::Succeeded,
+                    None if gone_is_success => {
+                        // EKS leaves the control-plane logs behind.
+                        provider.delete_log_group(&name).await?;
+                        OperationStatus::Succeeded
+                    }
                     None => OperationStatus::Failed(local(
                         ErrorKind::NotFound,
                         &name,
@@ -151,6 +160,43 @@ impl AwsProvider {
             )
         })?;
         Ok(issuer.trim_start_matches("https://").to_string())
+    }
+
+    /// The control-plane log group EKS makes for a cluster with logging on
+    /// (it outlives the cluster), if it is there.
+    pub(crate) async fn log_group(&self, cluster: &str) -> Result<Option<String>> {
+        let name = log_group_name(cluster);
+        let groups = every!(
+            self.inner
+                .clients
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(&name),
+            &name
+        )
+        .await?;
+        Ok(groups
+            .iter()
+            .any(|g| g.log_group_name() == Some(name.as_str()))
+            .then_some(name))
+    }
+
+    /// Deletes the cluster's control-plane log group, if it is there.
+    pub(crate) async fn delete_log_group(&self, cluster: &str) -> Result<()> {
+        let name = log_group_name(cluster);
+        let deleted = self
+            .inner
+            .clients
+            .logs
+            .delete_log_group()
+            .log_group_name(&name)
+            .send()
+            .await
+            .or_aws(&name);
+        match deleted {
+            Err(error) if !is_not_found(&error) => Err(error),
+            _ => Ok(()),
+        }
     }
 
     /// Refuses a resource for another region than the provider's.

@@ -153,12 +153,13 @@ impl AwsProvider {
     }
 
     /// Refuses to delete what a live cluster of the hub still needs, as AWS
-    /// itself would for a VPC with network interfaces in it.
+    /// itself would for a VPC with network interfaces in it; names the
+    /// hub's cluster otherwise.
     async fn refuse_while_cluster_exists(
         &self,
         config_name: &str,
         kind: SupportKind,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let hub = hub_of(config_name);
         let cluster = names::cluster(Cloud::Aws, hub).unwrap_or_else(|e| e.physical);
         let in_use = match kind {
@@ -175,7 +176,51 @@ impl AwsProvider {
                 format!("the EKS cluster {cluster} still uses it"),
             ));
         }
-        Ok(())
+        Ok(cluster)
+    }
+
+    /// What the hub's cluster made on its own and left once it is gone,
+    /// where no network of the hub's shows it. With the spec's own subnets
+    /// its load balancers (for `LoadBalancer` Services), their security
+    /// groups and interfaces sit in a VPC hubforge did not make, and carry
+    /// no hubforge tag: hubforge does not delete them, it names them, so the
+    /// leak check does (delete the Services before destroying, or these by
+    /// hand). The control-plane log group goes with the cluster's deletion
+    /// and is named here only if that failed. In the hub's own VPC all of
+    /// it is deleted with the network, which is listed while it is there.
+    async fn left_by_cluster(&self, hub: &str) -> Result<Option<SupportState>> {
+        if cfg!(feature = "vpc") && self.inner.subnets.is_empty() {
+            return Ok(None);
+        }
+        let cluster = names::cluster(Cloud::Aws, hub).unwrap_or_else(|e| e.physical);
+        if self.describe_cluster(&cluster).await?.is_some() {
+            return Ok(None);
+        }
+        let mut left = Vec::new();
+        #[cfg(feature = "vpc")]
+        left.extend(self.cluster_leftovers(&cluster, None).await?.describe());
+        left.extend(
+            self.log_group(&cluster)
+                .await?
+                .map(|group| format!("log group {group}")),
+        );
+        if left.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(SupportState {
+            config: SupportConfig {
+                kind: SupportKind::Network,
+                name: format!("left by cluster {cluster}: {}", left.join(", ")),
+                region: self.inner.region.clone(),
+                // The cluster's tag, not hubforge's: the engine leaves it alone.
+                tags: BTreeMap::from([(
+                    format!("kubernetes.io/cluster/{cluster}"),
+                    "owned".to_string(),
+                )]),
+                properties: BTreeMap::new(),
+            },
+            status: ResourceStatus::Ready,
+        }))
     }
 }
 
@@ -382,8 +427,8 @@ impl SupportOps for AwsProvider {
             }
             #[cfg(feature = "vpc")]
             SupportKind::Network => {
-                self.refuse_while_cluster_exists(name, kind).await?;
-                self.delete_network(name).await?;
+                let cluster = self.refuse_while_cluster_exists(name, kind).await?;
+                self.delete_network(name, &cluster).await?;
             }
             _ => return Err(local(ErrorKind::NotFound, name, "AWS has no such resource")),
         }
@@ -409,6 +454,7 @@ impl SupportOps for AwsProvider {
         }
         #[cfg(feature = "vpc")]
         owned.extend(self.owned_networks(hub).await?);
+        owned.extend(self.left_by_cluster(hub).await?);
         Ok(owned)
     }
 }

@@ -17,6 +17,7 @@ use crate::AwsProvider;
 use crate::error::{AwsResult, every, local};
 
 mod create;
+mod kubernetes;
 mod teardown;
 
 /// Subnet blocks inside the VPC's /16, one per availability zone.

@@ -8,14 +8,20 @@ use crate::AwsProvider;
 use crate::error::{AwsResult, local};
 
 impl AwsProvider {
-    /// Tears the network down in the order AWS allows.
-    pub(crate) async fn delete_network(&self, name: &str) -> Result<()> {
+    /// Tears the network down in the order AWS allows, once `cluster` is
+    /// gone: first what the cluster made in it (load balancers for its
+    /// Services and their security groups hold the subnets) and its
+    /// control-plane log group, then hubforge's own parts.
+    pub(crate) async fn delete_network(&self, name: &str, cluster: &str) -> Result<()> {
         let ec2 = &self.inner.clients.ec2;
         let vpc = self
             .vpc_named(name)
             .await?
             .ok_or_else(|| local(ErrorKind::NotFound, name, "no such VPC"))?;
         let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
+        self.delete_cluster_leftovers(name, &vpc_id, cluster)
+            .await?;
+        self.delete_log_group(cluster).await?;
         // The NAT gateway first (it bills by the hour), then its address.
         for nat in self.nat_gateways(&vpc_id).await? {
             ec2.delete_nat_gateway()
@@ -24,17 +30,10 @@ impl AwsProvider {
                 .await
                 .or_aws(name)?;
         }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15 * 60);
-        while !self.nat_gateways(&vpc_id).await?.is_empty() {
-            if std::time::Instant::now() > deadline {
-                return Err(local(
-                    ErrorKind::Timeout,
-                    name,
-                    "the NAT gateway was not deleted within 15 minutes",
-                ));
-            }
-            tokio::time::sleep(self.inner.poll_interval).await;
-        }
+        self.wait_until_gone(name, "the NAT gateway", || async {
+            Ok(!self.nat_gateways(&vpc_id).await?.is_empty())
+        })
+        .await?;
         // DescribeAddresses has no pages.
         let addresses = ec2
             .describe_addresses()
