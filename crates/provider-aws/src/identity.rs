@@ -211,7 +211,7 @@ impl IdentityOps for AwsProvider {
             }
         }
         let account = self.inner.account().await?;
-        let provider_arn = format!("arn:aws:iam::{account}:oidc-provider/{issuer}");
+        let provider_arn = crate::arn::oidc_provider(self.inner.partition, &account, issuer);
         let fresh = self.inner.fresh.age(&[Principal::OidcProvider(issuer)]);
         iam.update_assume_role_policy()
             .role_name(name)
@@ -239,7 +239,7 @@ impl IdentityOps for AwsProvider {
             iam.put_role_policy()
                 .role_name(name)
                 .policy_name(BUCKET_POLICY)
-                .policy_document(policy::bucket_access(&binding.grants))
+                .policy_document(policy::bucket_access(self.inner.partition, &binding.grants))
                 .send()
                 .await
                 .or_aws(name)?;

@@ -8,6 +8,7 @@
 //! `error`, `cluster`, `node_pool`, `bucket`, `identity`, `state`, plus
 //! `support` (roles, OIDC provider, network) and `policy` (IAM documents).
 
+mod arn;
 mod bucket;
 mod builder;
 mod client;
@@ -54,6 +55,8 @@ pub struct AwsProvider {
 pub(crate) struct Inner {
     pub clients: Clients,
     pub region: String,
+    /// The region's partition (`aws`, `aws-cn`, `aws-us-gov`), for ARNs.
+    pub partition: &'static str,
     pub account: tokio::sync::OnceCell<String>,
     pub subnets: Vec<String>,
     pub private_nodes: bool,
@@ -80,6 +83,7 @@ impl AwsProvider {
         Ok(AwsProvider {
             inner: Arc::new(Inner {
                 clients,
+                partition: arn::partition(&region),
                 region,
                 account: tokio::sync::OnceCell::new(),
                 subnets: builder.subnets,
@@ -146,7 +150,7 @@ impl Inner {
     }
 
     pub fn role_arn(&self, account: &str, role: &str) -> String {
-        format!("arn:aws:iam::{account}:role/{role}")
+        arn::role(self.partition, account, role)
     }
 }
 

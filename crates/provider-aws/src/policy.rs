@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use provider_core::spec::{BucketAccess, ServiceAccountRef};
 use serde_json::{Value, json};
 
+use crate::arn;
+
 /// Name of the inline policy that grants an identity its buckets.
 pub(crate) const BUCKET_POLICY: &str = "hubforge-buckets";
 
@@ -63,13 +65,13 @@ pub(crate) fn trust_service_account(
 
 /// Exactly the listed buckets: list each; read objects; write and delete
 /// objects only where `read_write`. Nothing else.
-pub(crate) fn bucket_access(grants: &BTreeMap<String, BucketAccess>) -> String {
-    let bucket_arns: Vec<String> = grants.keys().map(|b| format!("arn:aws:s3:::{b}")).collect();
+pub(crate) fn bucket_access(partition: &str, grants: &BTreeMap<String, BucketAccess>) -> String {
+    let bucket_arns: Vec<String> = grants.keys().map(|b| arn::bucket(partition, b)).collect();
     let objects = |access: BucketAccess| -> Vec<String> {
         grants
             .iter()
             .filter(|(_, a)| **a == access)
-            .map(|(b, _)| format!("arn:aws:s3:::{b}/*"))
+            .map(|(b, _)| arn::bucket(partition, &format!("{b}/*")))
             .collect()
     };
     let mut statements = vec![json!({
@@ -163,10 +165,7 @@ pub(crate) fn granted_buckets(policy: &Value) -> BTreeMap<String, BucketAccess> 
             .into_iter()
             .filter_map(Value::as_str)
         {
-            let Some(bucket) = resource
-                .strip_prefix("arn:aws:s3:::")
-                .and_then(|r| r.strip_suffix("/*"))
-            else {
+            let Some(bucket) = arn::bucket_of(resource).and_then(|r| r.strip_suffix("/*")) else {
                 continue;
             };
             let access = if writes {
@@ -222,7 +221,7 @@ mod tests {
             ("scratch-1".to_string(), BucketAccess::ReadWrite),
             ("data-2".to_string(), BucketAccess::ReadOnly),
         ]);
-        let policy: Value = serde_json::from_str(&bucket_access(&grants)).unwrap();
+        let policy: Value = serde_json::from_str(&bucket_access("aws", &grants)).unwrap();
         assert_eq!(granted_buckets(&policy), grants);
         let text = policy.to_string();
         assert!(
@@ -236,5 +235,18 @@ mod tests {
             .find(|s| s["Sid"] == "ReadObjects")
             .unwrap();
         assert!(!read_only["Action"].to_string().contains("PutObject"));
+    }
+
+    #[test]
+    fn bucket_policies_name_the_partition_and_read_back_from_any() {
+        let grants = BTreeMap::from([("hub-data-1".to_string(), BucketAccess::ReadWrite)]);
+        let partition = arn::partition("cn-northwest-1");
+        let text = bucket_access(partition, &grants);
+        assert!(
+            text.contains("arn:aws-cn:s3:::hub-data-1/*") && !text.contains("arn:aws:"),
+            "{text}"
+        );
+        let policy: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(granted_buckets(&policy), grants);
     }
 }

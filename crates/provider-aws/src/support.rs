@@ -10,17 +10,19 @@ use provider_core::operation::Operation;
 use provider_core::provider::*;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::AwsProvider;
 use crate::error::{AwsResult, every, found, local, stale_tag_keys};
 use crate::fresh::Principal;
 use crate::identity::iam_tags;
 use crate::policy;
+use crate::{AwsProvider, arn};
 
-const CLUSTER_POLICIES: &[&str] = &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"];
+/// The policies AWS manages that each supporting role needs, by name
+/// (their ARNs name the partition).
+const CLUSTER_POLICIES: &[&str] = &["AmazonEKSClusterPolicy"];
 const NODE_POLICIES: &[&str] = &[
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
 ];
 
 /// The hub a supporting resource's name belongs to (`openscapes-node`).
@@ -65,10 +67,10 @@ impl AwsProvider {
             .await
             .or_aws_create(&config.name)?;
         self.inner.fresh.made(Principal::Role(&config.name));
-        for arn in policies {
+        for policy in policies {
             iam.attach_role_policy()
                 .role_name(&config.name)
-                .policy_arn(*arn)
+                .policy_arn(arn::managed_policy(self.inner.partition, policy))
                 .send()
                 .await
                 .or_aws(&config.name)?;
@@ -288,12 +290,12 @@ impl SupportOps for AwsProvider {
         let name = config.name.as_str();
         match config.kind {
             SupportKind::ClusterRole => {
-                self.create_role(config, "eks.amazonaws.com", CLUSTER_POLICIES)
+                self.create_role(config, arn::EKS_SERVICE, CLUSTER_POLICIES)
                     .await?
             }
             SupportKind::NodeRole => {
-                self.create_role(config, "ec2.amazonaws.com", NODE_POLICIES)
-                    .await?
+                let ec2 = arn::ec2_service(self.inner.partition);
+                self.create_role(config, ec2, NODE_POLICIES).await?
             }
             SupportKind::OidcProvider => {
                 let cluster = config
