@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use aws_sdk_eks::config::http::HttpResponse;
+use aws_sdk_eks::error::SdkError;
+use aws_sdk_eks::operation::create_cluster::CreateClusterError;
 use aws_sdk_eks::types::{
     Cluster, ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
 };
@@ -18,6 +21,17 @@ use crate::{AwsProvider, Poller};
 
 /// The control-plane logs a hub operator needs to answer "who did what".
 const LOGS: [LogType; 3] = [LogType::Api, LogType::Audit, LogType::Authenticator];
+
+/// The zones EKS named when it refused the cluster's subnets for being in
+/// a zone it does not support.
+fn refused_zones(error: &SdkError<CreateClusterError, HttpResponse>) -> Option<Vec<String>> {
+    match error.as_service_error()? {
+        CreateClusterError::UnsupportedAvailabilityZoneException(refusal) => {
+            Some(refusal.valid_zones().to_vec())
+        }
+        _ => None,
+    }
+}
 
 /// The log group EKS writes a cluster's control-plane logs to.
 fn log_group_name(cluster: &str) -> String {
@@ -199,6 +213,34 @@ impl AwsProvider {
         }
     }
 
+    /// Subnets for the cluster in the zones EKS named as `valid` when it
+    /// refused one of the first ones: the hub's VPC gets subnets there; the
+    /// spec's own subnets are the spec's to change.
+    async fn subnets_in_zones(
+        &self,
+        hub: &str,
+        cluster: &str,
+        valid: &[String],
+    ) -> Result<Vec<String>> {
+        #[cfg(feature = "vpc")]
+        if self.inner.subnets.is_empty() {
+            return self.rezone_network(hub, cluster, valid).await;
+        }
+        #[cfg(not(feature = "vpc"))]
+        let _ = hub;
+        Err(local(
+            ErrorKind::InvalidSpec {
+                path: "aws.subnets".into(),
+                reason: "a subnet is in an availability zone EKS does not support".into(),
+            },
+            cluster,
+            format!(
+                "EKS cannot place the cluster in the availability zone of one of the spec's `aws.subnets`; name subnets in at least two of {}",
+                valid.join(", ")
+            ),
+        ))
+    }
+
     /// Refuses a resource for another region than the provider's.
     pub(crate) fn check_region(&self, region: &str, what: &str, name: &str) -> Result<()> {
         if region == self.inner.region {
@@ -330,28 +372,36 @@ impl ClusterOps for AwsProvider {
                     .build(),
             )
             .build();
-        self.inner
-            .clients
-            .eks
-            .create_cluster()
-            .name(name)
-            .version(&config.kubernetes_version)
-            .role_arn(role)
-            .resources_vpc_config(
-                VpcConfigRequest::builder()
-                    .set_subnet_ids(Some(subnets))
-                    .endpoint_public_access(true)
-                    .build(),
-            )
-            .logging(logging)
-            .set_tags(Some(config.tags.clone().into_iter().collect()))
-            .send()
-            .await
-            .or_aws_naming(
-                Intent::Create,
-                name,
-                self.inner.fresh.age(&[Principal::Role(role_name)]),
-            )?;
+        let create = |subnets: Vec<String>| {
+            self.inner
+                .clients
+                .eks
+                .create_cluster()
+                .name(name)
+                .version(&config.kubernetes_version)
+                .role_arn(&role)
+                .resources_vpc_config(
+                    VpcConfigRequest::builder()
+                        .set_subnet_ids(Some(subnets))
+                        .endpoint_public_access(true)
+                        .build(),
+                )
+                .logging(logging.clone())
+                .set_tags(Some(config.tags.clone().into_iter().collect()))
+                .send()
+        };
+        let created = match create(subnets).await {
+            Err(error) => match refused_zones(&error) {
+                Some(valid) => create(self.subnets_in_zones(&hub, name, &valid).await?).await,
+                None => Err(error),
+            },
+            created => created,
+        };
+        created.or_aws_naming(
+            Intent::Create,
+            name,
+            self.inner.fresh.age(&[Principal::Role(role_name)]),
+        )?;
         Ok(Operation::pending(
             format!("create-cluster-{name}"),
             format!("cluster/{name}"),
@@ -432,5 +482,41 @@ impl ClusterOps for AwsProvider {
             }
         }
         Ok(owned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_eks::types::error::{
+        InvalidParameterException, UnsupportedAvailabilityZoneException,
+    };
+
+    use super::*;
+
+    fn answer(error: CreateClusterError) -> SdkError<CreateClusterError, HttpResponse> {
+        let body = aws_sdk_s3::primitives::ByteStream::from_static(b"").into_inner();
+        SdkError::service_error(error, HttpResponse::new(400u16.try_into().unwrap(), body))
+    }
+
+    #[test]
+    fn the_zones_eks_names_when_it_refuses_one_are_taken() {
+        let refusal = UnsupportedAvailabilityZoneException::builder()
+            .message("Cannot create cluster because us-east-1e does not currently have sufficient capacity")
+            .valid_zones("us-east-1a")
+            .valid_zones("us-east-1b")
+            .build();
+        assert_eq!(
+            refused_zones(&answer(
+                CreateClusterError::UnsupportedAvailabilityZoneException(refusal)
+            )),
+            Some(vec!["us-east-1a".to_string(), "us-east-1b".to_string()])
+        );
+        let other = InvalidParameterException::builder().message("no").build();
+        assert_eq!(
+            refused_zones(&answer(CreateClusterError::InvalidParameterException(
+                other
+            ))),
+            None
+        );
     }
 }

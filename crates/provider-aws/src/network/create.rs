@@ -8,9 +8,9 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use provider_core::provider::*;
 use provider_core::{ErrorKind, Result};
 
+use super::zones::{self, PRIVATE_BLOCKS, PUBLIC_BLOCKS};
 use super::{
-    PRIVATE_BLOCKS, RouteTarget, SUBNET_BLOCKS, SUBNET_ROLE, SubnetRole, filter, subnet_role,
-    tag_spec,
+    RouteTarget, SUBNET_ROLE, SubnetRole, filter, is_default_route, subnet_role, tag_spec,
 };
 use crate::AwsProvider;
 use crate::error::{AwsResult, local};
@@ -18,6 +18,67 @@ use crate::error::{AwsResult, local};
 impl AwsProvider {
     /// Creates the VPC and every missing part of it.
     pub(crate) async fn ensure_network(&self, config: &SupportConfig) -> Result<()> {
+        self.ensure_network_in(config, None).await
+    }
+
+    /// Adds subnets in the zones EKS named as `valid` when it refused one
+    /// of the hub's, and answers the subnets of the hub's VPC in them, for
+    /// the cluster.
+    pub(crate) async fn rezone_network(
+        &self,
+        hub: &str,
+        cluster: &str,
+        valid: &[String],
+    ) -> Result<Vec<String>> {
+        let name = format!("{hub}-vpc");
+        let mut config = self
+            .read_network(&name)
+            .await?
+            .ok_or_else(|| {
+                local(
+                    ErrorKind::Conflict,
+                    &name,
+                    "the hub's VPC does not exist yet",
+                )
+            })?
+            .config;
+        config
+            .properties
+            .insert("cluster".to_string(), cluster.to_string());
+        self.ensure_network_in(&config, Some(valid)).await?;
+        let vpc = self
+            .vpc_named(&name)
+            .await?
+            .ok_or_else(|| local(ErrorKind::NotFound, &name, "no such VPC"))?;
+        let ids: Vec<String> = self
+            .subnets_of(vpc.vpc_id().unwrap_or_default())
+            .await?
+            .iter()
+            .filter(|s| {
+                s.availability_zone()
+                    .is_some_and(|z| valid.iter().any(|v| v == z))
+            })
+            .filter_map(|s| s.subnet_id().map(str::to_string))
+            .collect();
+        if ids.len() < zones::ZONES {
+            return Err(local(
+                ErrorKind::Permanent,
+                &name,
+                format!(
+                    "EKS takes the cluster only in {}, and the region offers fewer than two of them",
+                    valid.join(", ")
+                ),
+            ));
+        }
+        Ok(ids)
+    }
+
+    /// [`Self::ensure_network`], with subnets in the `valid` zones if given.
+    async fn ensure_network_in(
+        &self,
+        config: &SupportConfig,
+        valid: Option<&[String]>,
+    ) -> Result<()> {
         let ec2 = &self.inner.clients.ec2;
         let name = config.name.as_str();
         let vpc_id = match self.vpc_named(name).await? {
@@ -92,25 +153,27 @@ impl AwsProvider {
             )
             .await?;
 
-        // DescribeAvailabilityZones has no pages.
-        let zones = ec2
+        // DescribeAvailabilityZones has no pages. Local and Wavelength
+        // zones cannot hold a control plane.
+        let offered = ec2
             .describe_availability_zones()
             .filters(filter("state", "available"))
+            .filters(filter("zone-type", "availability-zone"))
             .send()
             .await
             .or_aws(name)?;
-        let zones: Vec<String> = zones
+        let offered: Vec<zones::Zone> = offered
             .availability_zones()
             .iter()
-            .filter_map(|z| z.zone_name().map(str::to_string))
-            .take(SUBNET_BLOCKS.len())
+            .filter_map(|z| Some((z.zone_name()?.to_string(), z.zone_id()?.to_string())))
             .collect();
-        if zones.len() < SUBNET_BLOCKS.len() {
+        let zones = zones::choose(&offered, valid);
+        if zones.len() < zones::ZONES {
             return Err(local(
                 ErrorKind::Permanent,
                 name,
                 format!(
-                    "EKS needs two availability zones; region {} offers {}",
+                    "EKS needs two availability zones it supports; region {} offers {}",
                     self.inner.region,
                     zones.len()
                 ),
@@ -201,7 +264,8 @@ impl AwsProvider {
     }
 
     /// The subnets of one role, one per zone, tagged for Kubernetes load
-    /// balancers and for the hub, and routed through `table`.
+    /// balancers and for the hub, and routed through `table`; subnets of
+    /// the role that an earlier run made but did not finish are finished.
     async fn ensure_subnets(
         &self,
         config: &SupportConfig,
@@ -214,7 +278,7 @@ impl AwsProvider {
         let ec2 = &self.inner.clients.ec2;
         let name = config.name.as_str();
         let (blocks, elb_tag, prefix) = match role {
-            SubnetRole::Public => (SUBNET_BLOCKS, "kubernetes.io/role/elb", name.to_string()),
+            SubnetRole::Public => (PUBLIC_BLOCKS, "kubernetes.io/role/elb", name.to_string()),
             SubnetRole::Private => (
                 PRIVATE_BLOCKS,
                 "kubernetes.io/role/internal-elb",
@@ -230,12 +294,28 @@ impl AwsProvider {
             (SUBNET_ROLE.to_string(), role.tag().to_string()),
         ];
         let existing = self.subnets_of(vpc_id).await?;
-        for (zone, block) in zones.iter().zip(blocks) {
-            if existing.iter().any(|s| s.cidr_block() == Some(block)) {
-                continue;
-            }
-            let created = ec2
-                .create_subnet()
+        let known: Vec<zones::Existing> = existing
+            .iter()
+            .map(|s| {
+                (
+                    s.availability_zone().unwrap_or_default(),
+                    s.cidr_block().unwrap_or_default(),
+                    subnet_role(s),
+                )
+            })
+            .collect();
+        let placed = zones::place(&known, zones, role.tag(), &blocks).ok_or_else(|| {
+            local(
+                ErrorKind::Permanent,
+                name,
+                format!(
+                    "the VPC has no free block for another {} subnet",
+                    role.tag()
+                ),
+            )
+        })?;
+        for (zone, block) in placed {
+            ec2.create_subnet()
                 .vpc_id(vpc_id)
                 .cidr_block(block)
                 .availability_zone(zone)
@@ -248,26 +328,33 @@ impl AwsProvider {
                 .send()
                 .await
                 .or_aws(name)?;
-            let subnet = created
-                .subnet()
-                .and_then(|s| s.subnet_id())
-                .unwrap_or_default()
-                .to_string();
-            if role == SubnetRole::Public {
+        }
+        // Every subnet of the role gets its settings and its route.
+        let routed = self.routed_subnets(vpc_id, table).await?;
+        for subnet in self.subnets_of(vpc_id).await? {
+            let Some(id) = subnet.subnet_id() else {
+                continue;
+            };
+            if subnet_role(&subnet) != Some(role.tag()) {
+                continue;
+            }
+            if role == SubnetRole::Public && subnet.map_public_ip_on_launch() != Some(true) {
                 let on = AttributeBooleanValue::builder().value(true).build();
                 ec2.modify_subnet_attribute()
-                    .subnet_id(&subnet)
+                    .subnet_id(id)
                     .map_public_ip_on_launch(on)
                     .send()
                     .await
                     .or_aws(name)?;
             }
-            ec2.associate_route_table()
-                .route_table_id(table)
-                .subnet_id(&subnet)
-                .send()
-                .await
-                .or_aws(name)?;
+            if !routed.iter().any(|r| r == id) {
+                ec2.associate_route_table()
+                    .route_table_id(table)
+                    .subnet_id(id)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+            }
         }
         Ok(())
     }
@@ -283,21 +370,27 @@ impl AwsProvider {
     ) -> Result<String> {
         let ec2 = &self.inner.clients.ec2;
         let tables = self.route_tables(vpc_id, Some(table_name)).await?;
-        if let Some(id) = tables.first().and_then(|t| t.route_table_id()) {
-            return Ok(id.to_string());
-        }
-        let created = ec2
-            .create_route_table()
-            .vpc_id(vpc_id)
-            .tag_specifications(tag_spec(ResourceType::RouteTable, table_name, tags, &[]))
-            .send()
-            .await
-            .or_aws(table_name)?;
-        let id = created
-            .route_table()
-            .and_then(|t| t.route_table_id())
-            .unwrap_or_default()
-            .to_string();
+        let id = match tables.first() {
+            Some(table) if table.routes().iter().any(is_default_route) => {
+                return Ok(table.route_table_id().unwrap_or_default().to_string());
+            }
+            // An earlier run made the table but not its route.
+            Some(table) => table.route_table_id().unwrap_or_default().to_string(),
+            None => {
+                let created = ec2
+                    .create_route_table()
+                    .vpc_id(vpc_id)
+                    .tag_specifications(tag_spec(ResourceType::RouteTable, table_name, tags, &[]))
+                    .send()
+                    .await
+                    .or_aws(table_name)?;
+                created
+                    .route_table()
+                    .and_then(|t| t.route_table_id())
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        };
         let route = ec2
             .create_route()
             .route_table_id(&id)

@@ -19,11 +19,8 @@ use crate::error::{AwsResult, every, local};
 mod create;
 mod kubernetes;
 mod teardown;
+mod zones;
 
-/// Subnet blocks inside the VPC's /16, one per availability zone.
-const SUBNET_BLOCKS: [&str; 2] = ["10.0.0.0/19", "10.0.32.0/19"];
-/// Private subnet blocks, with `private_nodes`.
-const PRIVATE_BLOCKS: [&str; 2] = ["10.0.64.0/19", "10.0.96.0/19"];
 /// Which subnets are private: a tag hubforge puts on every subnet it makes.
 const SUBNET_ROLE: &str = "hubforge-subnet";
 
@@ -87,6 +84,11 @@ fn subnet_role(subnet: &Subnet) -> Option<&str> {
         .iter()
         .find(|t| t.key() == Some(SUBNET_ROLE))
         .and_then(|t| t.value())
+}
+
+/// Whether a route is the default route (to the internet or the NAT).
+fn is_default_route(route: &aws_sdk_ec2::types::Route) -> bool {
+    route.destination_cidr_block() == Some("0.0.0.0/0")
 }
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -161,6 +163,18 @@ impl AwsProvider {
             request = request.filters(filter("tag:Name", name));
         }
         every!(request, vpc_id).await
+    }
+
+    /// The subnets associated with the route table `table`.
+    async fn routed_subnets(&self, vpc_id: &str, table: &str) -> Result<Vec<String>> {
+        Ok(self
+            .route_tables(vpc_id, None)
+            .await?
+            .iter()
+            .filter(|t| t.route_table_id() == Some(table))
+            .flat_map(|t| t.associations())
+            .filter_map(|a| a.subnet_id().map(str::to_string))
+            .collect())
     }
 
     /// The hub VPC's subnet ids: every subnet, or only the private ones.
@@ -253,11 +267,11 @@ impl AwsProvider {
         let private = count("private") > 0 || !nats.is_empty();
         let gaps = if gateways.is_empty() {
             Err("no internet gateway".to_string())
-        } else if count("public") < SUBNET_BLOCKS.len() {
+        } else if count("public") < zones::ZONES {
             Err("fewer than two public subnets".to_string())
         } else if private && nats.is_empty() {
             Err("no NAT gateway for the private subnets".to_string())
-        } else if private && count("private") < PRIVATE_BLOCKS.len() {
+        } else if private && count("private") < zones::ZONES {
             Err("fewer than two private subnets".to_string())
         } else {
             Ok(())
