@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use provider_core::interrupt::Interrupter;
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
@@ -20,6 +21,7 @@ pub struct AwsBuilder {
     pub(crate) emulator: bool,
     pub(crate) path_style: bool,
     pub(crate) poll_interval: Option<Duration>,
+    pub(crate) interrupter: Interrupter,
 }
 
 impl AwsBuilder {
@@ -88,6 +90,13 @@ impl AwsBuilder {
     /// How often to poll long-running operations.
     pub fn poll_interval(mut self, interval: Duration) -> AwsBuilder {
         self.poll_interval = Some(interval);
+        self
+    }
+
+    /// Where multi-step creates report each finished step; tests arm it to
+    /// stop a create half-way, as a crash would. Nothing is armed by default.
+    pub fn interrupter(mut self, interrupter: Interrupter) -> AwsBuilder {
+        self.interrupter = interrupter;
         self
     }
 

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use provider_core::interrupt::Interrupter;
 use provider_core::operation::{OperationStatus, PollOperation};
 use provider_core::provider::*;
 use provider_core::{Cloud, Result};
@@ -64,6 +65,8 @@ pub(crate) struct Inner {
     pub poll_interval: Duration,
     /// Roles and OIDC providers this provider made, and when.
     pub fresh: fresh::Fresh,
+    /// Where multi-step creates report their steps.
+    pub interrupter: Interrupter,
 }
 
 impl AwsProvider {
@@ -91,6 +94,7 @@ impl AwsProvider {
                 emulator: builder.emulator,
                 poll_interval,
                 fresh: fresh::Fresh::default(),
+                interrupter: builder.interrupter.clone(),
             }),
         })
     }
@@ -151,6 +155,45 @@ impl Inner {
 
     pub fn role_arn(&self, account: &str, role: &str) -> String {
         arn::role(self.partition, account, role)
+    }
+}
+
+/// The steps of one multi-step create, reported to the interrupter (see
+/// [`provider_core::interrupt`]); an update reports none.
+pub(crate) struct Steps<'a> {
+    interrupter: Option<&'a Interrupter>,
+    kind: &'a str,
+    name: &'a str,
+}
+
+impl<'a> Steps<'a> {
+    /// The steps of creating `name`, a `kind` (`bucket`, or a support
+    /// kind as [`SupportKind::as_str`] spells it).
+    pub fn of(inner: &'a Inner, kind: &'a str, name: &'a str) -> Steps<'a> {
+        Steps {
+            interrupter: Some(&inner.interrupter),
+            kind,
+            name,
+        }
+    }
+
+    /// No create: nothing to report.
+    pub fn none() -> Steps<'static> {
+        Steps {
+            interrupter: None,
+            kind: "",
+            name: "",
+        }
+    }
+
+    /// Step `step` (1-based) is done; an armed interrupter stops here.
+    pub fn done(&self, step: usize, what: &str) -> Result<()> {
+        match self.interrupter {
+            Some(interrupter) => {
+                interrupter.step_done(PROVIDER_NAME, self.kind, self.name, step, what)
+            }
+            None => Ok(()),
+        }
     }
 }
 
