@@ -17,7 +17,7 @@ use provider_core::{Cloud, ErrorKind, Result};
 
 use crate::error::{AwsResult, Intent, every, found, is_not_found, local, stale_tag_keys};
 use crate::fresh::Principal;
-use crate::{AwsProvider, Poller};
+use crate::{AwsProvider, Poller, adopt};
 
 /// The control-plane logs a hub operator needs to answer "who did what".
 const LOGS: [LogType; 3] = [LogType::Api, LogType::Audit, LogType::Authenticator];
@@ -397,11 +397,26 @@ impl ClusterOps for AwsProvider {
             },
             created => created,
         };
-        created.or_aws_naming(
+        let created = created.or_aws_naming(
             Intent::Create,
             name,
             self.inner.fresh.age(&[Principal::Role(role_name)]),
-        )?;
+        );
+        match created {
+            Ok(_) => {}
+            // An earlier run made it: this hub's is waited for.
+            Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
+                let existing = self.describe_cluster(name).await?.ok_or(error)?;
+                let found = self.cluster_state(&existing);
+                adopt(
+                    "cluster",
+                    name,
+                    &(found.config.tags, found.status),
+                    &config.tags,
+                )?;
+            }
+            Err(error) => return Err(error),
+        }
         Ok(Operation::pending(
             format!("create-cluster-{name}"),
             format!("cluster/{name}"),

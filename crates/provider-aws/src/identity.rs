@@ -10,10 +10,10 @@ use provider_core::operation::Operation;
 use provider_core::provider::*;
 use provider_core::{ErrorKind, Result};
 
-use crate::AwsProvider;
 use crate::error::{AwsResult, Intent, every, found, local, stale_tag_keys};
 use crate::fresh::Principal;
 use crate::policy::{self, BUCKET_POLICY};
+use crate::{AwsProvider, same_or_refuse};
 
 pub(crate) fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
@@ -147,7 +147,9 @@ impl AwsProvider {
 impl IdentityOps for AwsProvider {
     async fn create_identity(&self, config: &IdentityConfig) -> Result<Operation> {
         let name = config.name.as_str();
-        self.inner
+        // One call: the role, its tags, and a trust nobody may use yet.
+        let created = self
+            .inner
             .clients
             .iam
             .create_role()
@@ -157,8 +159,14 @@ impl IdentityOps for AwsProvider {
             .set_tags(Some(iam_tags(&config.tags)))
             .send()
             .await
-            .or_aws_create(name)?;
-        self.inner.fresh.made(Principal::Role(name));
+            .or_aws_create(name);
+        match created {
+            Ok(_) => self.inner.fresh.made(Principal::Role(name)),
+            Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
+                same_or_refuse("role", name, &self.role_tags(name).await?, &config.tags)?
+            }
+            Err(error) => return Err(error),
+        }
         Ok(Operation::completed(
             format!("create-role-{name}"),
             format!("identity/{name}"),

@@ -22,6 +22,7 @@ mod identity;
 #[cfg(feature = "vpc")]
 mod network;
 mod node_pool;
+mod oidc;
 mod policy;
 mod state;
 mod support;
@@ -156,6 +157,48 @@ impl Inner {
     pub fn role_arn(&self, account: &str, role: &str) -> String {
         arn::role(self.partition, account, role)
     }
+}
+
+/// Checks that a resource a create found by its name is the very hub
+/// resource `desired` tags describe; anything else is refused with
+/// `AlreadyExists`, and left as it is.
+pub(crate) fn same_or_refuse(
+    what: &str,
+    name: &str,
+    existing: &std::collections::BTreeMap<String, String>,
+    desired: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    if same_resource(existing, desired) {
+        return Ok(());
+    }
+    Err(error::local(
+        provider_core::ErrorKind::AlreadyExists,
+        name,
+        format!(
+            "{what} `{name}` exists and is not this hub's ({}); hubforge leaves it alone: rename it in the spec or delete it",
+            describe_tags(existing)
+        ),
+    ))
+}
+
+/// A resource a create found made already (by an earlier run, or by this
+/// one before an answer was lost): this very hub resource is waited for,
+/// unless it is going; anything else is refused, untouched.
+pub(crate) fn adopt(
+    what: &str,
+    name: &str,
+    found: &(std::collections::BTreeMap<String, String>, ResourceStatus),
+    desired: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    same_or_refuse(what, name, &found.0, desired)?;
+    if found.1 == ResourceStatus::Deleting {
+        return Err(error::local(
+            provider_core::ErrorKind::Conflict,
+            name,
+            format!("the {what} is being deleted; it is made again once it is gone"),
+        ));
+    }
+    Ok(())
 }
 
 /// The steps of one multi-step create, reported to the interrupter (see

@@ -17,7 +17,7 @@ use provider_core::{Cloud, ErrorKind, Result};
 
 use crate::error::{AwsResult, Intent, every, found, local};
 use crate::fresh::Principal;
-use crate::{AwsProvider, Poller};
+use crate::{AwsProvider, Poller, adopt};
 
 /// Instance families with NVIDIA GPUs, which need the NVIDIA AMI.
 const GPU_FAMILIES: &[&str] = &["g4dn", "g5", "g6", "g6e", "p3", "p4d", "p5"];
@@ -232,7 +232,8 @@ impl NodePoolOps for AwsProvider {
         } else {
             CapacityTypes::OnDemand
         };
-        self.inner
+        let created = self
+            .inner
             .clients
             .eks
             .create_nodegroup()
@@ -255,7 +256,22 @@ impl NodePoolOps for AwsProvider {
                 Intent::Create,
                 name,
                 self.inner.fresh.age(&[Principal::Role(role_name)]),
-            )?;
+            );
+        match created {
+            Ok(_) => {}
+            // An earlier run made it: this hub's is waited for.
+            Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
+                let existing = self.describe_nodegroup(cluster, name).await?.ok_or(error)?;
+                let found = self.pool_state(cluster, &existing);
+                adopt(
+                    "node group",
+                    name,
+                    &(found.config.tags, found.status),
+                    &config.tags,
+                )?;
+            }
+            Err(error) => return Err(error),
+        }
         Ok(Operation::pending(
             format!("create-nodegroup-{name}"),
             format!("node_pool/{cluster}/{name}"),

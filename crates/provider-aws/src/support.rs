@@ -10,11 +10,12 @@ use provider_core::operation::Operation;
 use provider_core::provider::*;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, every, found, local, stale_tag_keys};
+use crate::error::{AwsResult, every, found, local};
 use crate::fresh::Principal;
 use crate::identity::iam_tags;
+use crate::oidc::hub_of;
 use crate::policy;
-use crate::{AwsProvider, arn};
+use crate::{AwsProvider, Steps, arn, same_or_refuse};
 
 /// The policies AWS manages that each supporting role needs, by name
 /// (their ARNs name the partition).
@@ -25,12 +26,18 @@ const NODE_POLICIES: &[&str] = &[
     "AmazonEC2ContainerRegistryReadOnly",
 ];
 
-/// The hub a supporting resource's name belongs to (`openscapes-node`).
-fn hub_of(name: &str) -> &str {
-    ["-cluster", "-node", "-oidc", "-vpc"]
+/// Who assumes a supporting role, and the ARNs of the managed policies
+/// it needs.
+fn role_needs(kind: SupportKind, partition: &str) -> (&'static str, Vec<String>) {
+    let (service, names) = match kind {
+        SupportKind::NodeRole => (arn::ec2_service(partition), NODE_POLICIES),
+        _ => (arn::EKS_SERVICE, CLUSTER_POLICIES),
+    };
+    let policies = names
         .iter()
-        .find_map(|suffix| name.strip_suffix(suffix))
-        .unwrap_or(name)
+        .map(|name| arn::managed_policy(partition, name))
+        .collect();
+    (service, policies)
 }
 
 impl AwsProvider {
@@ -51,31 +58,57 @@ impl AwsProvider {
         Ok(owned)
     }
 
-    async fn create_role(
-        &self,
-        config: &SupportConfig,
-        service: &str,
-        policies: &[&str],
-    ) -> Result<()> {
+    /// Ensures a supporting role: made with its trust and tags in one
+    /// call (step 1), then each managed policy attached (a step each). A
+    /// role of this hub resource that an earlier run made is finished.
+    async fn ensure_role(&self, config: &SupportConfig) -> Result<()> {
+        let name = config.name.as_str();
+        let (service, policies) = role_needs(config.kind, self.inner.partition);
+        let steps = Steps::of(&self.inner, config.kind.as_str(), name);
         let iam = &self.inner.clients.iam;
-        iam.create_role()
-            .role_name(&config.name)
+        let created = iam
+            .create_role()
+            .role_name(name)
             .assume_role_policy_document(policy::trust_service(service))
             .description("hubforge supporting role")
             .set_tags(Some(iam_tags(&config.tags)))
             .send()
             .await
-            .or_aws_create(&config.name)?;
-        self.inner.fresh.made(Principal::Role(&config.name));
-        for policy in policies {
-            iam.attach_role_policy()
-                .role_name(&config.name)
-                .policy_arn(arn::managed_policy(self.inner.partition, policy))
-                .send()
-                .await
-                .or_aws(&config.name)?;
+            .or_aws_create(name);
+        let attached = match created {
+            Ok(_) => {
+                self.inner.fresh.made(Principal::Role(name));
+                steps.done(1, "create, tagged")?;
+                Vec::new()
+            }
+            Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
+                same_or_refuse("role", name, &self.role_tags(name).await?, &config.tags)?;
+                self.attached_policies(name).await?
+            }
+            Err(error) => return Err(error),
+        };
+        for (step, policy) in policies.iter().enumerate() {
+            if !attached.contains(policy) {
+                iam.attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(policy)
+                    .send()
+                    .await
+                    .or_aws(name)?;
+            }
+            steps.done(step + 2, &format!("attach {policy}"))?;
         }
         Ok(())
+    }
+
+    /// The ARNs of the managed policies attached to a role.
+    async fn attached_policies(&self, role: &str) -> Result<Vec<String>> {
+        let iam = &self.inner.clients.iam;
+        let attached = every!(iam.list_attached_role_policies().role_name(role), role).await?;
+        Ok(attached
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect())
     }
 
     async fn read_role_support(
@@ -83,75 +116,33 @@ impl AwsProvider {
         kind: SupportKind,
         name: &str,
     ) -> Result<Option<SupportState>> {
-        let role = found(
-            self.inner
-                .clients
-                .iam
-                .get_role()
-                .role_name(name)
-                .send()
-                .await
-                .or_aws(name),
-        )?;
-        if role.is_none() {
+        let iam = &self.inner.clients.iam;
+        if found(iam.get_role().role_name(name).send().await.or_aws(name))?.is_none() {
             return Ok(None);
         }
-        let tags = self.role_tags(name).await?;
+        let attached = self.attached_policies(name).await?;
+        let (_, policies) = role_needs(kind, self.inner.partition);
+        let missing: Vec<&str> = policies
+            .iter()
+            .filter(|p| !attached.contains(p))
+            .filter_map(|p| p.rsplit('/').next())
+            .collect();
         Ok(Some(SupportState {
             config: SupportConfig {
                 kind,
                 name: name.into(),
                 region: self.inner.region.clone(),
-                tags,
+                tags: self.role_tags(name).await?,
                 properties: BTreeMap::new(),
             },
-            status: ResourceStatus::Ready,
+            status: match missing.as_slice() {
+                [] => ResourceStatus::Ready,
+                missing => ResourceStatus::Incomplete(format!(
+                    "the managed policies {} are not attached",
+                    missing.join(", ")
+                )),
+            },
         }))
-    }
-
-    /// The OIDC providers tagged as `hub`'s: (ARN, tags).
-    async fn oidc_providers(&self, hub: &str) -> Result<Vec<(String, BTreeMap<String, String>)>> {
-        let iam = &self.inner.clients.iam;
-        // ListOpenIDConnectProviders has no pages: it answers with all of them.
-        let listed = iam
-            .list_open_id_connect_providers()
-            .send()
-            .await
-            .or_aws("iam")?;
-        let mut owned = Vec::new();
-        for arn in listed
-            .open_id_connect_provider_list()
-            .iter()
-            .filter_map(|p| p.arn())
-        {
-            let tags = every!(
-                iam.list_open_id_connect_provider_tags()
-                    .open_id_connect_provider_arn(arn),
-                arn
-            )
-            .await?;
-            let tags: BTreeMap<String, String> = tags
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
-            if owned_by(&tags, hub) {
-                owned.push((arn.to_string(), tags));
-            }
-        }
-        Ok(owned)
-    }
-
-    fn oidc_state(&self, name: &str, tags: BTreeMap<String, String>) -> SupportState {
-        SupportState {
-            config: SupportConfig {
-                kind: SupportKind::OidcProvider,
-                name: name.into(),
-                region: self.inner.region.clone(),
-                tags,
-                properties: BTreeMap::new(),
-            },
-            status: ResourceStatus::Ready,
-        }
     }
 
     /// Refuses to delete what a live cluster of the hub still needs, as AWS
@@ -289,42 +280,8 @@ impl SupportOps for AwsProvider {
     async fn create_support(&self, config: &SupportConfig) -> Result<Operation> {
         let name = config.name.as_str();
         match config.kind {
-            SupportKind::ClusterRole => {
-                self.create_role(config, arn::EKS_SERVICE, CLUSTER_POLICIES)
-                    .await?
-            }
-            SupportKind::NodeRole => {
-                let ec2 = arn::ec2_service(self.inner.partition);
-                self.create_role(config, ec2, NODE_POLICIES).await?
-            }
-            SupportKind::OidcProvider => {
-                let cluster = config
-                    .properties
-                    .get("cluster")
-                    .map(String::as_str)
-                    .unwrap_or(hub_of(name));
-                let issuer = self
-                    .cluster_issuer(cluster, ErrorKind::Conflict, name)
-                    .await?;
-                if !self.oidc_providers(hub_of(name)).await?.is_empty() {
-                    return Err(local(
-                        ErrorKind::AlreadyExists,
-                        name,
-                        "the hub's OIDC provider is registered",
-                    ));
-                }
-                self.inner
-                    .clients
-                    .iam
-                    .create_open_id_connect_provider()
-                    .url(format!("https://{issuer}"))
-                    .client_id_list("sts.amazonaws.com")
-                    .set_tags(Some(iam_tags(&config.tags)))
-                    .send()
-                    .await
-                    .or_aws_create(name)?;
-                self.inner.fresh.made(Principal::OidcProvider(&issuer));
-            }
+            SupportKind::ClusterRole | SupportKind::NodeRole => self.ensure_role(config).await?,
+            SupportKind::OidcProvider => self.ensure_oidc_provider(config).await?,
             SupportKind::Network => {
                 #[cfg(feature = "vpc")]
                 self.ensure_network(config).await?;
@@ -350,12 +307,7 @@ impl SupportOps for AwsProvider {
             SupportKind::ClusterRole | SupportKind::NodeRole => {
                 self.read_role_support(kind, name).await
             }
-            SupportKind::OidcProvider => Ok(self
-                .oidc_providers(hub_of(name))
-                .await?
-                .into_iter()
-                .next()
-                .map(|(_, tags)| self.oidc_state(name, tags))),
+            SupportKind::OidcProvider => self.read_oidc_provider(name).await,
             #[cfg(feature = "vpc")]
             SupportKind::Network => self.read_network(name).await,
             _ => Ok(None),
@@ -368,26 +320,8 @@ impl SupportOps for AwsProvider {
             SupportKind::ClusterRole | SupportKind::NodeRole => {
                 self.retag_role(name, &config.tags).await?
             }
-            SupportKind::OidcProvider => {
-                let iam = &self.inner.clients.iam;
-                for (arn, current) in self.oidc_providers(hub_of(name)).await? {
-                    let stale = stale_tag_keys(&current, &config.tags);
-                    if !stale.is_empty() {
-                        iam.untag_open_id_connect_provider()
-                            .open_id_connect_provider_arn(&arn)
-                            .set_tag_keys(Some(stale))
-                            .send()
-                            .await
-                            .or_aws(name)?;
-                    }
-                    iam.tag_open_id_connect_provider()
-                        .open_id_connect_provider_arn(&arn)
-                        .set_tags(Some(iam_tags(&config.tags)))
-                        .send()
-                        .await
-                        .or_aws(name)?;
-                }
-            }
+            // A new issuer gets its own provider; the old one goes.
+            SupportKind::OidcProvider => self.ensure_oidc_provider(config).await?,
             #[cfg(feature = "vpc")]
             SupportKind::Network => self.update_network(config).await?,
             _ => {}
@@ -407,26 +341,7 @@ impl SupportOps for AwsProvider {
                 self.refuse_while_cluster_exists(name, kind).await?;
                 self.delete_role(name).await?;
             }
-            SupportKind::OidcProvider => {
-                let providers = self.oidc_providers(hub_of(name)).await?;
-                if providers.is_empty() {
-                    return Err(local(
-                        ErrorKind::NotFound,
-                        name,
-                        "no OIDC provider is registered for the hub",
-                    ));
-                }
-                for (arn, _) in providers {
-                    self.inner
-                        .clients
-                        .iam
-                        .delete_open_id_connect_provider()
-                        .open_id_connect_provider_arn(&arn)
-                        .send()
-                        .await
-                        .or_aws(name)?;
-                }
-            }
+            SupportKind::OidcProvider => self.delete_oidc_providers(name).await?,
             #[cfg(feature = "vpc")]
             SupportKind::Network => {
                 let cluster = self.refuse_while_cluster_exists(name, kind).await?;
@@ -451,9 +366,7 @@ impl SupportOps for AwsProvider {
             };
             owned.extend(self.read_role_support(kind, &role).await?);
         }
-        for (_, tags) in self.oidc_providers(hub).await? {
-            owned.push(self.oidc_state(&format!("{hub}-oidc"), tags));
-        }
+        owned.extend(self.owned_oidc_providers(hub).await?);
         #[cfg(feature = "vpc")]
         owned.extend(self.owned_networks(hub).await?);
         owned.extend(self.left_by_cluster(hub).await?);

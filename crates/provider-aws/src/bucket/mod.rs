@@ -13,10 +13,10 @@ use aws_sdk_s3::types::{
 };
 use provider_core::operation::Operation;
 use provider_core::provider::*;
-use provider_core::{Error, ErrorKind, Result};
+use provider_core::{ErrorKind, Result};
 
 use crate::error::{AwsResult, every, found, local};
-use crate::{AwsProvider, Steps};
+use crate::{AwsProvider, Steps, same_or_refuse};
 
 mod empty;
 #[cfg(test)]
@@ -184,16 +184,7 @@ impl AwsProvider {
     /// very hub bucket; refuses it otherwise, untouched.
     async fn finish_bucket(&self, config: &BucketConfig, steps: &Steps<'_>) -> Result<()> {
         let tags = self.bucket_tags(&config.name).await?;
-        if !same_resource(&tags, &config.tags) {
-            return Err(local(
-                ErrorKind::AlreadyExists,
-                &config.name,
-                format!(
-                    "a bucket by this name exists and is not this hub's ({}); hubforge leaves it alone — rename the bucket in the spec or delete it",
-                    describe_tags(&tags)
-                ),
-            ));
-        }
+        same_or_refuse("bucket", &config.name, &tags, &config.tags)?;
         self.configure_bucket(config, steps, true).await
     }
 

@@ -1,6 +1,8 @@
 //! Listing buckets against an HTTP double of S3 (moto cannot page
 //! ListBuckets or deny a read).
 
+use provider_core::Error;
+
 use super::*;
 use crate::double::{Answer, Double, Request, s3_error};
 

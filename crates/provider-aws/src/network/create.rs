@@ -10,15 +10,16 @@ use provider_core::{ErrorKind, Result};
 
 use super::zones::{self, PRIVATE_BLOCKS, PUBLIC_BLOCKS};
 use super::{
-    RouteTarget, SUBNET_ROLE, SubnetRole, filter, is_default_route, subnet_role, tag_spec,
+    RouteTarget, SUBNET_ROLE, SubnetRole, filter, is_default_route, subnet_role, tag_spec, tags_of,
 };
-use crate::AwsProvider;
 use crate::error::{AwsResult, local};
+use crate::{AwsProvider, Steps, same_or_refuse};
 
 impl AwsProvider {
     /// Creates the VPC and every missing part of it.
     pub(crate) async fn ensure_network(&self, config: &SupportConfig) -> Result<()> {
-        self.ensure_network_in(config, None).await
+        let steps = Steps::of(&self.inner, SupportKind::Network.as_str(), &config.name);
+        self.ensure_network_in(config, None, &steps).await
     }
 
     /// Adds subnets in the zones EKS named as `valid` when it refused one
@@ -45,7 +46,8 @@ impl AwsProvider {
         config
             .properties
             .insert("cluster".to_string(), cluster.to_string());
-        self.ensure_network_in(&config, Some(valid)).await?;
+        self.ensure_network_in(&config, Some(valid), &Steps::none())
+            .await?;
         let vpc = self
             .vpc_named(&name)
             .await?
@@ -73,16 +75,21 @@ impl AwsProvider {
         Ok(ids)
     }
 
-    /// [`Self::ensure_network`], with subnets in the `valid` zones if given.
+    /// [`Self::ensure_network`], with subnets in the `valid` zones if given,
+    /// reporting each step to `steps`.
     async fn ensure_network_in(
         &self,
         config: &SupportConfig,
         valid: Option<&[String]>,
+        steps: &Steps<'_>,
     ) -> Result<()> {
         let ec2 = &self.inner.clients.ec2;
         let name = config.name.as_str();
         let vpc_id = match self.vpc_named(name).await? {
-            Some(vpc) => vpc.vpc_id().unwrap_or_default().to_string(),
+            Some(vpc) => {
+                same_or_refuse("VPC", name, &tags_of(vpc.tags()), &config.tags)?;
+                vpc.vpc_id().unwrap_or_default().to_string()
+            }
             None => {
                 let cidr = config
                     .properties
@@ -96,10 +103,9 @@ impl AwsProvider {
                     .send()
                     .await
                     .or_aws_create(name)?;
-                out.vpc()
-                    .and_then(|v| v.vpc_id())
-                    .unwrap_or_default()
-                    .to_string()
+                let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default();
+                steps.done(1, "VPC, tagged")?;
+                id.to_string()
             }
         };
         let on = AttributeBooleanValue::builder().value(true).build();
@@ -115,6 +121,7 @@ impl AwsProvider {
             .send()
             .await
             .or_aws(name)?;
+        steps.done(2, "DNS")?;
 
         let gateway = match self.internet_gateways(&vpc_id).await?.into_iter().next() {
             Some(id) => id,
@@ -144,6 +151,7 @@ impl AwsProvider {
                 id
             }
         };
+        steps.done(3, "internet gateway")?;
         let table = self
             .ensure_route_table(
                 &vpc_id,
@@ -152,6 +160,7 @@ impl AwsProvider {
                 RouteTarget::InternetGateway(&gateway),
             )
             .await?;
+        steps.done(4, "route table")?;
 
         // DescribeAvailabilityZones has no pages. Local and Wavelength
         // zones cannot hold a control plane.
@@ -193,8 +202,9 @@ impl AwsProvider {
             &cluster,
         )
         .await?;
+        steps.done(5, "public subnets")?;
         if config.properties.get("private_nodes").map(String::as_str) == Some("true") {
-            self.ensure_private_part(config, &vpc_id, &zones, &cluster)
+            self.ensure_private_part(config, &vpc_id, &zones, &cluster, steps)
                 .await?;
         }
         Ok(())
@@ -208,6 +218,7 @@ impl AwsProvider {
         vpc_id: &str,
         zones: &[String],
         cluster: &str,
+        steps: &Steps<'_>,
     ) -> Result<()> {
         let ec2 = &self.inner.clients.ec2;
         let name = config.name.as_str();
@@ -227,17 +238,33 @@ impl AwsProvider {
         let nat = match self.nat_gateways(vpc_id).await?.into_iter().next() {
             Some(id) => id,
             None => {
-                let address = ec2
-                    .allocate_address()
-                    .domain(aws_sdk_ec2::types::DomainType::Vpc)
-                    .tag_specifications(tag_spec(ResourceType::ElasticIp, name, &config.tags, &[]))
-                    .send()
-                    .await
-                    .or_aws(name)?;
+                // An address an earlier run allocated and did not use.
+                let address = match self
+                    .addresses(name)
+                    .await?
+                    .into_iter()
+                    .find(|a| a.association_id().is_none())
+                {
+                    Some(address) => address.allocation_id().map(str::to_string),
+                    None => ec2
+                        .allocate_address()
+                        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+                        .tag_specifications(tag_spec(
+                            ResourceType::ElasticIp,
+                            name,
+                            &config.tags,
+                            &[],
+                        ))
+                        .send()
+                        .await
+                        .or_aws(name)?
+                        .allocation_id()
+                        .map(str::to_string),
+                };
                 let created = ec2
                     .create_nat_gateway()
                     .subnet_id(&public)
-                    .set_allocation_id(address.allocation_id().map(str::to_string))
+                    .set_allocation_id(address)
                     .tag_specifications(tag_spec(ResourceType::Natgateway, name, &config.tags, &[]))
                     .send()
                     .await
@@ -249,6 +276,7 @@ impl AwsProvider {
                     .to_string()
             }
         };
+        steps.done(6, "NAT gateway")?;
         let private_name = format!("{name}-private");
         let table = self
             .ensure_route_table(
@@ -258,9 +286,10 @@ impl AwsProvider {
                 RouteTarget::NatGateway(&nat),
             )
             .await?;
+        steps.done(7, "private route table")?;
         self.ensure_subnets(config, vpc_id, zones, SubnetRole::Private, &table, cluster)
             .await?;
-        Ok(())
+        steps.done(8, "private subnets")
     }
 
     /// The subnets of one role, one per zone, tagged for Kubernetes load

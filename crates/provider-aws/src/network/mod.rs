@@ -5,7 +5,8 @@
 //!
 //! Creating is an *ensure*: it finds the VPC by its tags and adds whatever
 //! is missing, so a run killed half-way through is completed by the next.
-//! A network missing parts reads as `Failed`, which the planner repairs.
+//! A network missing parts reads as `Incomplete`, and its create (an
+//! ensure) finishes it.
 
 use std::collections::BTreeMap;
 
@@ -72,7 +73,7 @@ enum RouteTarget<'a> {
 /// What is there of a network.
 struct NetworkFacts {
     /// What a half-made network lacks.
-    gaps: Result<(), String>,
+    gaps: Vec<String>,
     /// It has private subnets or a NAT gateway.
     private: bool,
 }
@@ -165,6 +166,23 @@ impl AwsProvider {
         every!(request, vpc_id).await
     }
 
+    /// The elastic addresses hubforge allocated for the network `name`'s
+    /// NAT gateway.
+    async fn addresses(&self, name: &str) -> Result<Vec<aws_sdk_ec2::types::Address>> {
+        // DescribeAddresses has no pages.
+        let addresses = self
+            .inner
+            .clients
+            .ec2
+            .describe_addresses()
+            .filters(filter("tag:Name", name))
+            .filters(filter("tag:hubforge-managed", "true"))
+            .send()
+            .await
+            .or_aws(name)?;
+        Ok(addresses.addresses().to_vec())
+    }
+
     /// The subnets associated with the route table `table`.
     async fn routed_subnets(&self, vpc_id: &str, table: &str) -> Result<Vec<String>> {
         Ok(self
@@ -246,9 +264,9 @@ impl AwsProvider {
                     ("private_nodes".to_string(), facts.private.to_string()),
                 ]),
             },
-            status: match facts.gaps {
-                Ok(()) => ResourceStatus::Ready,
-                Err(missing) => ResourceStatus::Failed(format!("incomplete network: {missing}")),
+            status: match facts.gaps.as_slice() {
+                [] => ResourceStatus::Ready,
+                gaps => ResourceStatus::Incomplete(gaps.join("; ")),
             },
         }
     }
@@ -265,17 +283,32 @@ impl AwsProvider {
         };
         let nats = self.nat_gateways(vpc_id).await?;
         let private = count("private") > 0 || !nats.is_empty();
-        let gaps = if gateways.is_empty() {
-            Err("no internet gateway".to_string())
-        } else if count("public") < zones::ZONES {
-            Err("fewer than two public subnets".to_string())
-        } else if private && nats.is_empty() {
-            Err("no NAT gateway for the private subnets".to_string())
-        } else if private && count("private") < zones::ZONES {
-            Err("fewer than two private subnets".to_string())
-        } else {
-            Ok(())
-        };
+        let tables = self.route_tables(vpc_id, None).await?;
+        let routed: Vec<&str> = tables
+            .iter()
+            .filter(|t| t.routes().iter().any(is_default_route))
+            .flat_map(|t| t.associations())
+            .filter_map(|a| a.subnet_id())
+            .collect();
+        let mut gaps = Vec::new();
+        if gateways.is_empty() {
+            gaps.push("no internet gateway".to_string());
+        }
+        if count("public") < zones::ZONES {
+            gaps.push("fewer than two public subnets".to_string());
+        }
+        if private && nats.is_empty() {
+            gaps.push("no NAT gateway for the private subnets".to_string());
+        }
+        if private && count("private") < zones::ZONES {
+            gaps.push("fewer than two private subnets".to_string());
+        }
+        for subnet in subnets.iter().filter(|s| subnet_role(s).is_some()) {
+            let id = subnet.subnet_id().unwrap_or_default();
+            if !routed.contains(&id) {
+                gaps.push(format!("subnet {id} has no route out"));
+            }
+        }
         Ok(NetworkFacts { gaps, private })
     }
 

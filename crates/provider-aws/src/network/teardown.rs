@@ -3,7 +3,6 @@
 
 use provider_core::{ErrorKind, Result};
 
-use super::filter;
 use crate::AwsProvider;
 use crate::error::{AwsResult, local};
 
@@ -34,16 +33,9 @@ impl AwsProvider {
             Ok(!self.nat_gateways(&vpc_id).await?.is_empty())
         })
         .await?;
-        // DescribeAddresses has no pages.
-        let addresses = ec2
-            .describe_addresses()
-            .filters(filter("tag:Name", name))
-            .filters(filter("tag:hubforge-managed", "true"))
-            .send()
-            .await
-            .or_aws(name)?;
-        for allocation in addresses
-            .addresses()
+        for allocation in self
+            .addresses(name)
+            .await?
             .iter()
             .filter_map(|a| a.allocation_id())
         {
