@@ -1,21 +1,23 @@
-//! A tiny HTTP double for the few S3 answers moto cannot give (a second
-//! page of ListBuckets, a bucket whose tags are denied), so the provider's
-//! real SDK calls are tested against them. Tests only.
+//! A tiny HTTP double for the few answers moto cannot give (a second page
+//! of ListBuckets, a bucket whose tags are denied, EKS updates that take
+//! time, UpdateNodegroupVersion), so the provider's real SDK calls are
+//! tested against them. Tests only.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-/// One request: method, path and query parameters.
+/// One request: method, path, query parameters and body.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     pub method: String,
     pub path: String,
     pub query: BTreeMap<String, String>,
+    pub body: String,
 }
 
-/// An answer: status and XML body.
+/// An answer: status and body (XML, or JSON when it starts with `{`).
 pub(crate) type Answer = (u16, String);
 
 type Route = dyn Fn(&Request) -> Answer + Send + Sync;
@@ -39,6 +41,20 @@ impl Double {
             }
         });
         Double { url, requests }
+    }
+}
+
+impl Double {
+    /// A provider whose every service is this double.
+    pub async fn provider(&self) -> crate::AwsProvider {
+        crate::AwsBuilder::new()
+            .region("us-west-2")
+            .endpoint_url(&self.url)
+            .credentials(crate::StaticCredentials::new("test", "test"))
+            .subnets(vec!["subnet-1".into(), "subnet-2".into()])
+            .build()
+            .await
+            .expect("a provider")
     }
 }
 
@@ -88,6 +104,7 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, route: &Route) {
             method,
             path: path.to_string(),
             query,
+            body: String::from_utf8_lossy(&body).into_owned(),
         };
         let (status, answer) = route(&request);
         seen.lock().expect("requests").push(request.clone());
@@ -96,8 +113,12 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, route: &Route) {
         } else {
             answer
         };
+        let kind = match body.starts_with('{') {
+            true => "application/json",
+            false => "application/xml",
+        };
         let reply = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/xml\r\ncontent-length: {}\r\n\r\n{body}",
+            "HTTP/1.1 {status} X\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         );
         if writer.write_all(reply.as_bytes()).is_err() {

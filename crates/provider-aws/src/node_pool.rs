@@ -96,6 +96,28 @@ impl AwsProvider {
         Ok(out.and_then(|o| o.nodegroup().cloned()))
     }
 
+    /// Starts moving a node group's nodes to Kubernetes `version` (the
+    /// latest image for it); the poller follows the update.
+    async fn update_pool_version(
+        &self,
+        cluster: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<Box<Poller>> {
+        let update = self
+            .inner
+            .clients
+            .eks
+            .update_nodegroup_version()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .version(version)
+            .send()
+            .await
+            .or_aws(name)?;
+        Ok(self.started_update(cluster, Some(name), update.update()))
+    }
+
     /// The names of every node group of `cluster`.
     pub(crate) async fn nodegroup_names(&self, cluster: &str) -> Result<Vec<String>> {
         every!(
@@ -369,31 +391,51 @@ impl NodePoolOps for AwsProvider {
             request = request.taints(payload.build());
             changed = true;
         }
-        if !changed {
-            return Ok(Operation::completed(
-                format!("tag-nodegroup-{name}"),
-                format!("node_pool/{cluster}/{name}"),
-            ));
-        }
-        let update = request.send().await.or_aws(name)?;
-        let id = update
-            .update()
-            .and_then(|u| u.id())
-            .unwrap_or_default()
-            .to_string();
-        let poller = self.update_poller(cluster, Some(name), &id);
-        // moto answers update requests as already successful; so does this.
-        if update.update().and_then(|u| u.status())
-            == Some(&aws_sdk_eks::types::UpdateStatus::Successful)
-        {
-            return Ok(Operation::completed(
-                id,
-                format!("node_pool/{cluster}/{name}"),
-            ));
-        }
+        let resource = format!("node_pool/{cluster}/{name}");
+        let configured = match changed {
+            true => {
+                let update = request.send().await.or_aws(name)?;
+                Some(self.started_update(cluster, Some(name), update.update()))
+            }
+            false => None,
+        };
+        // The nodes' Kubernetes version is an update of its own, and EKS
+        // runs one update of a node group at a time, so it starts once the
+        // configuration update is done. moto has no UpdateNodegroupVersion;
+        // its pools never change version, as its clusters cannot upgrade
+        // (`capabilities().cluster_version_upgrade`).
+        let version = (current.kubernetes_version != config.kubernetes_version)
+            .then(|| config.kubernetes_version.clone());
+        let poller = match (configured, version) {
+            (None, None) => {
+                return Ok(Operation::completed(
+                    format!("tag-nodegroup-{name}"),
+                    resource,
+                ));
+            }
+            (Some(configured), None) => configured,
+            (None, Some(version)) => self.update_pool_version(cluster, name, &version).await?,
+            (Some(configured), Some(version)) => {
+                let (provider, cluster, name) =
+                    (self.clone(), cluster.to_string(), name.to_string());
+                Poller::then(configured, move || {
+                    let (provider, cluster, name, version) = (
+                        provider.clone(),
+                        cluster.clone(),
+                        name.clone(),
+                        version.clone(),
+                    );
+                    async move {
+                        provider
+                            .update_pool_version(&cluster, &name, &version)
+                            .await
+                    }
+                })
+            }
+        };
         Ok(Operation::pending(
-            id,
-            format!("node_pool/{cluster}/{name}"),
+            format!("update-nodegroup-{name}"),
+            resource,
             poller,
         ))
     }
@@ -423,5 +465,114 @@ impl NodePoolOps for AwsProvider {
             }
         }
         Ok(pools)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use provider_core::operation::{Backoff, Waiter};
+
+    use super::*;
+    use crate::double::{Answer, Double, Request};
+
+    const GROUP: &str = "/clusters/hub/node-groups/core";
+
+    /// EKS with one node group at 1.30: a configuration update that runs
+    /// for one poll, and a version update done at once.
+    fn eks(config_polls: Arc<AtomicUsize>) -> impl Fn(&Request) -> Answer + Send + Sync {
+        move |request| {
+            let update = |id: &str, status: &str| {
+                (
+                    200,
+                    format!(r#"{{"update": {{"id": "{id}", "status": "{status}"}}}}"#),
+                )
+            };
+            match (request.method.as_str(), request.path.as_str()) {
+                ("GET", GROUP) => (
+                    200,
+                    r#"{"nodegroup": {"nodegroupName": "core", "clusterName": "hub",
+                        "nodegroupArn": "arn:aws:eks:us-west-2:1:nodegroup/hub/core/x",
+                        "version": "1.30", "status": "ACTIVE", "instanceTypes": ["r5.xlarge"],
+                        "capacityType": "ON_DEMAND",
+                        "scalingConfig": {"minSize": 1, "maxSize": 3, "desiredSize": 1},
+                        "tags": {"hubforge-cluster": "hub", "hubforge-managed": "true"}}}"#
+                        .into(),
+                ),
+                ("POST", path) if path == format!("{GROUP}/update-config") => {
+                    update("config", "InProgress")
+                }
+                ("POST", path) if path == format!("{GROUP}/update-version") => {
+                    update("version", "InProgress")
+                }
+                ("GET", "/clusters/hub/updates/config") => {
+                    match config_polls.fetch_add(1, Ordering::SeqCst) {
+                        0 => update("config", "InProgress"),
+                        _ => update("config", "Successful"),
+                    }
+                }
+                ("GET", "/clusters/hub/updates/version") => update("version", "Successful"),
+                _ => (404, r#"{"message": "not here"}"#.into()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_kubernetes_version_is_its_own_update_after_the_configuration_one() {
+        let config_polls = Arc::new(AtomicUsize::new(0));
+        let double = Double::start(eks(config_polls.clone()));
+        let provider = double.provider().await;
+        let wanted = NodePoolConfig {
+            name: "core".into(),
+            role: PoolRole::User,
+            kubernetes_version: "1.31".into(),
+            instance_type: "r5.xlarge".into(),
+            accelerator: None,
+            min: 2,
+            max: 3,
+            spot: false,
+            disk_gib: None,
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+            tags: ownership_tags("hub"),
+        };
+        let operation = provider.update_node_pool("hub", &wanted).await.unwrap();
+        Waiter::new(
+            Backoff::new(Duration::from_millis(1), Duration::from_millis(5), 1.5),
+            Duration::from_secs(30),
+        )
+        .wait(&operation, |_| {})
+        .await
+        .unwrap();
+
+        let requests = double.requests.lock().unwrap();
+        let seen: Vec<String> = requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .filter(|r| !r.ends_with(GROUP))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                format!("POST {GROUP}/update-config"),
+                "GET /clusters/hub/updates/config".into(),
+                "GET /clusters/hub/updates/config".into(),
+                format!("POST {GROUP}/update-version"),
+                "GET /clusters/hub/updates/version".into(),
+            ],
+            "the version update starts only once the configuration update is done"
+        );
+        let version = requests
+            .iter()
+            .find(|r| r.path.ends_with("/update-version"))
+            .unwrap();
+        assert!(
+            version.body.contains(r#""version":"1.31""#),
+            "{}",
+            version.body
+        );
     }
 }

@@ -84,14 +84,7 @@ fn s3(request: &Request) -> Answer {
 #[tokio::test]
 async fn listing_follows_every_page_and_passes_over_a_bucket_whose_tags_are_denied() {
     let double = Double::start(s3);
-    let provider = crate::AwsBuilder::new()
-        .region("us-west-2")
-        .endpoint_url(&double.url)
-        .credentials(crate::StaticCredentials::new("test", "test"))
-        .subnets(vec!["subnet-1".into(), "subnet-2".into()])
-        .build()
-        .await
-        .unwrap();
+    let provider = double.provider().await;
     let listed = provider.list_buckets("hub").await.unwrap();
     let names: Vec<&str> = listed.iter().map(|b| b.config.name.as_str()).collect();
     assert_eq!(names, ["hub-c"]);
