@@ -21,6 +21,7 @@ mod identity;
 mod latency;
 mod node_pool;
 mod support;
+mod tamper;
 mod world;
 
 use std::collections::BTreeMap;
@@ -385,39 +386,6 @@ impl SimCloud {
     /// An in-memory sim with default settings.
     pub fn in_memory() -> SimCloud {
         SimBuilder::new().build()
-    }
-
-    /// Writes an object into a bucket (tests of destroy's data guard).
-    pub fn put_object(&self, bucket: &str, key: &str) -> Result<()> {
-        self.inner.store.with_world(|world, _| {
-            let found = world
-                .buckets
-                .get_mut(bucket)
-                .ok_or_else(|| error(ErrorKind::NotFound, bucket, "no such bucket"))?;
-            found.objects.insert(key.to_string());
-            Ok(())
-        })
-    }
-
-    /// Changes a pool behind hubforge's back, as someone in the console
-    /// would (drift tests).
-    pub fn tamper_node_pool_scaling(
-        &self,
-        cluster: &str,
-        pool: &str,
-        min: u32,
-        max: u32,
-    ) -> Result<()> {
-        self.inner.store.with_world(|world, _| {
-            let found = world
-                .clusters
-                .get_mut(cluster)
-                .and_then(|c| c.pools.get_mut(pool))
-                .ok_or_else(|| error(ErrorKind::NotFound, pool, "no such node pool"))?;
-            found.config.min = min;
-            found.config.max = max;
-            Ok(())
-        })
     }
 
     /// How many times each API call was made through this handle.
