@@ -44,7 +44,7 @@ use world::{Phase, PhaseKind, SimBucket, SimCluster, SimIdentity, Store, World};
 
 pub use crate::names::SIM_ACCOUNT;
 pub use builder::{Quotas, SimBuilder};
-pub use faults::FaultPlan;
+pub use faults::{Consistency, FaultPlan};
 pub use latency::LatencyModel;
 
 const PROVIDER: &str = "sim";
@@ -64,6 +64,7 @@ struct SimInner {
     faults: Mutex<Option<(FaultPlan, StdRng)>>,
     failures: Failures,
     interrupter: Interrupter,
+    consistency: Consistency,
     quotas: Quotas,
     calls: Mutex<BTreeMap<String, u64>>,
     injected: std::sync::atomic::AtomicU64,
@@ -175,6 +176,11 @@ impl SimInner {
             (Cloud::Gcp, PhaseKind::Failed) => "ERROR",
             (Cloud::Azure, PhaseKind::Failed) => "Failed",
         }
+    }
+
+    /// When a resource created `now` starts to show in listings by tag.
+    fn listed_from(&self, now: u64) -> u64 {
+        self.until(now, self.consistency.list_lag)
     }
 
     /// When an operation of `latency` started `now` ends.

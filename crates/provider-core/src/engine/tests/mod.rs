@@ -491,6 +491,7 @@ async fn a_cancelled_apply_leaves_state_that_the_next_run_completes() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+mod consistency;
 mod lease;
 mod ownership;
 mod recovery;
