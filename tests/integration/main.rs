@@ -8,6 +8,7 @@ mod critical_path;
 mod dependencies;
 mod engine_cli;
 mod fixtures;
+mod safety;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

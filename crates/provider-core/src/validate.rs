@@ -311,7 +311,16 @@ fn check_pools(spec: &HubClusterSpec, clouds: &[Cloud], out: &mut Problems) {
         }
         for (key, value) in &pool.labels {
             let path = at(&format!("labels.{key}"));
-            if let Err(reason) = check_label_key(key) {
+            if key.starts_with("hubforge.io/") {
+                out.add(
+                    &path,
+                    format!(
+                        "labels under `hubforge.io/` are set by hubforge itself (`{}: {}` selects this pool's nodes); remove this label",
+                        crate::provider::POOL_LABEL,
+                        pool.name
+                    ),
+                );
+            } else if let Err(reason) = check_label_key(key) {
                 out.add(&path, reason);
             } else if let Err(reason) = check_label_value(value) {
                 out.add(&path, reason);

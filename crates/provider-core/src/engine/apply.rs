@@ -232,12 +232,6 @@ pub(crate) async fn execute(
             );
             running.spawn(async move {
                 let begun = Instant::now();
-                (options.events)(&Event::Started {
-                    action: action.id,
-                    node: action.node.to_string(),
-                    change: action.change,
-                    physical: action.physical.clone(),
-                });
                 let outcome = run_action(&provider, &action, &options, &locks, begun).await;
                 (action.id, outcome, begun.elapsed())
             });
@@ -362,6 +356,12 @@ async fn run_action(
         _ = options.cancel.cancelled() => return Err(cancelled()),
         held = locks.acquire(&keys) => held,
     };
+    (options.events)(&Event::Started {
+        action: action.id,
+        node: action.node.to_string(),
+        change: action.change,
+        physical: action.physical.clone(),
+    });
     let work = run_step(&ctx);
     tokio::select! {
         biased;

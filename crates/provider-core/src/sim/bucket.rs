@@ -100,6 +100,7 @@ impl BucketOps for SimCloud {
                     phase: sim.creating(&config.tags, now, sim.latency.bucket_create),
                     objects: BTreeSet::new(),
                     pending: steps.clone(),
+                    listed_from_ms: sim.listed_from(now),
                 },
             );
             Ok(true)
@@ -206,11 +207,11 @@ impl BucketOps for SimCloud {
     async fn list_buckets(&self, hub: &str) -> Result<Vec<BucketState>> {
         let sim = &self.inner;
         sim.read("list_buckets")?;
-        sim.store.with_world(|world, _| {
+        sim.store.with_world(|world, now| {
             Ok(world
                 .buckets
                 .values()
-                .filter(|b| owned_by(&b.config.tags, hub))
+                .filter(|b| owned_by(&b.config.tags, hub) && b.listed_from_ms <= now)
                 .map(|b| sim.bucket_state(b))
                 .collect())
         })

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::faults::{Failures, FaultPlan};
+use super::faults::{Consistency, Failures, FaultPlan};
 use super::latency::LatencyModel;
 use super::world::{Store, World};
 use super::{PROVIDER, SimCloud, SimInner};
@@ -50,6 +50,7 @@ pub struct SimBuilder {
     faults: Option<FaultPlan>,
     failures: Failures,
     interrupter: Interrupter,
+    consistency: Consistency,
     quotas: Quotas,
 }
 
@@ -62,6 +63,7 @@ impl Default for SimBuilder {
             faults: None,
             failures: Failures::default(),
             interrupter: Interrupter::new(),
+            consistency: Consistency::default(),
             quotas: Quotas::default(),
         }
     }
@@ -155,6 +157,12 @@ impl SimBuilder {
         self
     }
 
+    /// How far answers lag behind changes (before scaling by the time scale).
+    pub fn consistency(mut self, consistency: Consistency) -> SimBuilder {
+        self.consistency = consistency;
+        self
+    }
+
     /// Sets the account's quotas.
     pub fn quotas(mut self, quotas: Quotas) -> SimBuilder {
         self.quotas = quotas;
@@ -180,6 +188,7 @@ impl SimBuilder {
                 ),
                 failures: self.failures,
                 interrupter: self.interrupter,
+                consistency: self.consistency,
                 quotas: self.quotas,
                 calls: Mutex::new(BTreeMap::new()),
                 injected: Default::default(),

@@ -143,6 +143,7 @@ impl ClusterOps for SimCloud {
                         config.name, config.region
                     ),
                     oidc_issuer: issuer,
+                    listed_from_ms: sim.listed_from(now),
                 },
             );
             Ok(operation)
@@ -259,11 +260,11 @@ impl ClusterOps for SimCloud {
     async fn list_clusters(&self, hub: &str) -> Result<Vec<ClusterState>> {
         let sim = &self.inner;
         sim.read("list_clusters")?;
-        sim.store.with_world(|world, _| {
+        sim.store.with_world(|world, now| {
             Ok(world
                 .clusters
                 .values()
-                .filter(|c| owned_by(&c.config.tags, hub))
+                .filter(|c| owned_by(&c.config.tags, hub) && c.listed_from_ms <= now)
                 .map(|c| sim.cluster_state(c))
                 .collect())
         })

@@ -170,3 +170,26 @@ impl Failures {
         Self::id_of(tags).is_some_and(|id| self.degrade.contains(&id))
     }
 }
+
+/// How far the sim's answers lag behind its changes, as every cloud's do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Consistency {
+    /// A new identity is unknown to IAM elsewhere (trust, role assignments)
+    /// for this long after it is created: binding it fails with a
+    /// temporary "principal not found" meanwhile (AWS IAM, Azure AD and GCP
+    /// IAM all propagate).
+    pub iam_propagation: Duration,
+    /// Listings by tag miss a resource for this long after its create (the
+    /// AWS tagging API, GCP label filters); direct reads see it at once.
+    pub list_lag: Duration,
+}
+
+impl Default for Consistency {
+    /// IAM propagates for ten seconds; listings do not lag.
+    fn default() -> Consistency {
+        Consistency {
+            iam_propagation: Duration::from_secs(10),
+            list_lag: Duration::ZERO,
+        }
+    }
+}

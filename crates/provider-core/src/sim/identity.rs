@@ -46,6 +46,8 @@ impl IdentityOps for SimCloud {
                 config.name.clone(),
                 SimIdentity {
                     config: config.clone(),
+                    visible_at_ms: phase.until_ms + sim.ms(sim.consistency.iam_propagation),
+                    listed_from_ms: sim.listed_from(now),
                     phase,
                     binding: None,
                 },
@@ -90,6 +92,15 @@ impl IdentityOps for SimCloud {
                     ErrorKind::Conflict,
                     name,
                     "the identity is busy with another operation",
+                ));
+            }
+            if now < identity.visible_at_ms {
+                return Err(error(
+                    ErrorKind::Transient,
+                    name,
+                    format!(
+                        "PrincipalNotFound: identity {name} was created moments ago and IAM does not know it yet (it propagates)"
+                    ),
                 ));
             }
             match world.clusters.get(&binding.cluster) {
@@ -156,11 +167,11 @@ impl IdentityOps for SimCloud {
     async fn list_identities(&self, hub: &str) -> Result<Vec<IdentityState>> {
         let sim = &self.inner;
         sim.read("list_identities")?;
-        sim.store.with_world(|world, _| {
+        sim.store.with_world(|world, now| {
             Ok(world
                 .identities
                 .values()
-                .filter(|i| owned_by(&i.config.tags, hub))
+                .filter(|i| owned_by(&i.config.tags, hub) && i.listed_from_ms <= now)
                 .map(|i| sim.identity_state(i))
                 .collect())
         })

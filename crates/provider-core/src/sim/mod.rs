@@ -21,6 +21,7 @@ mod identity;
 mod latency;
 mod node_pool;
 mod support;
+mod tamper;
 mod world;
 
 use std::collections::BTreeMap;
@@ -43,7 +44,7 @@ use world::{Phase, PhaseKind, SimBucket, SimCluster, SimIdentity, Store, World};
 
 pub use crate::names::SIM_ACCOUNT;
 pub use builder::{Quotas, SimBuilder};
-pub use faults::FaultPlan;
+pub use faults::{Consistency, FaultPlan};
 pub use latency::LatencyModel;
 
 const PROVIDER: &str = "sim";
@@ -63,6 +64,7 @@ struct SimInner {
     faults: Mutex<Option<(FaultPlan, StdRng)>>,
     failures: Failures,
     interrupter: Interrupter,
+    consistency: Consistency,
     quotas: Quotas,
     calls: Mutex<BTreeMap<String, u64>>,
     injected: std::sync::atomic::AtomicU64,
@@ -174,6 +176,11 @@ impl SimInner {
             (Cloud::Gcp, PhaseKind::Failed) => "ERROR",
             (Cloud::Azure, PhaseKind::Failed) => "Failed",
         }
+    }
+
+    /// When a resource created `now` starts to show in listings by tag.
+    fn listed_from(&self, now: u64) -> u64 {
+        self.until(now, self.consistency.list_lag)
     }
 
     /// When an operation of `latency` started `now` ends.
@@ -385,39 +392,6 @@ impl SimCloud {
     /// An in-memory sim with default settings.
     pub fn in_memory() -> SimCloud {
         SimBuilder::new().build()
-    }
-
-    /// Writes an object into a bucket (tests of destroy's data guard).
-    pub fn put_object(&self, bucket: &str, key: &str) -> Result<()> {
-        self.inner.store.with_world(|world, _| {
-            let found = world
-                .buckets
-                .get_mut(bucket)
-                .ok_or_else(|| error(ErrorKind::NotFound, bucket, "no such bucket"))?;
-            found.objects.insert(key.to_string());
-            Ok(())
-        })
-    }
-
-    /// Changes a pool behind hubforge's back, as someone in the console
-    /// would (drift tests).
-    pub fn tamper_node_pool_scaling(
-        &self,
-        cluster: &str,
-        pool: &str,
-        min: u32,
-        max: u32,
-    ) -> Result<()> {
-        self.inner.store.with_world(|world, _| {
-            let found = world
-                .clusters
-                .get_mut(cluster)
-                .and_then(|c| c.pools.get_mut(pool))
-                .ok_or_else(|| error(ErrorKind::NotFound, pool, "no such node pool"))?;
-            found.config.min = min;
-            found.config.max = max;
-            Ok(())
-        })
     }
 
     /// How many times each API call was made through this handle.

@@ -142,6 +142,7 @@ impl SupportOps for SimCloud {
                     config: config.clone(),
                     phase: sim.creating(&config.tags, now, sim.latency.support_create),
                     pending: steps.clone(),
+                    listed_from_ms: sim.listed_from(now),
                 },
             );
             Ok(true)
@@ -250,11 +251,11 @@ impl SupportOps for SimCloud {
     async fn list_support(&self, hub: &str) -> Result<Vec<SupportState>> {
         let sim = &self.inner;
         sim.read("list_support")?;
-        sim.store.with_world(|world, _| {
+        sim.store.with_world(|world, now| {
             Ok(world
                 .support
                 .values()
-                .filter(|s| owned_by(&s.config.tags, hub))
+                .filter(|s| owned_by(&s.config.tags, hub) && s.listed_from_ms <= now)
                 .map(support_state)
                 .collect())
         })

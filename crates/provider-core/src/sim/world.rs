@@ -116,6 +116,9 @@ pub(crate) struct SimCluster {
     /// Unique to this cluster: a cluster made again gets a new one, as on
     /// every real cloud.
     pub oidc_issuer: String,
+    /// Listings by tag show it from this time on (they lag behind creates).
+    #[serde(default)]
+    pub listed_from_ms: u64,
 }
 
 impl SimCluster {
@@ -141,6 +144,9 @@ pub(crate) struct SimBucket {
     /// Steps of its create not done yet (an interrupted create).
     #[serde(default)]
     pub pending: Vec<String>,
+    /// Listings by tag show it from this time on.
+    #[serde(default)]
+    pub listed_from_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,6 +154,13 @@ pub(crate) struct SimIdentity {
     pub config: IdentityConfig,
     pub phase: Phase,
     pub binding: Option<IdentityBinding>,
+    /// IAM elsewhere (trust policies, role assignments) knows it from this
+    /// time on: identities propagate, as on every cloud.
+    #[serde(default)]
+    pub visible_at_ms: u64,
+    /// Listings by tag show it from this time on.
+    #[serde(default)]
+    pub listed_from_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,6 +170,9 @@ pub(crate) struct SimSupport {
     /// Steps of its create not done yet (an interrupted create).
     #[serde(default)]
     pub pending: Vec<String>,
+    /// Listings by tag show it from this time on.
+    #[serde(default)]
+    pub listed_from_ms: u64,
 }
 
 /// A long-running operation, with the cloud's status word while it runs.

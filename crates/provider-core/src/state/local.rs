@@ -56,19 +56,43 @@ fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> 
     std::fs::rename(&temporary, path).map_err(|e| io_error(path, e))
 }
 
-/// Creates the lock file only if there is none: the atomic step of locking.
-/// The lock is written whole to a private file first and then hard-linked
-/// into place, so no other process can ever read a half-written lock.
-fn create_lock(path: &Path, lock: &LockInfo) -> std::io::Result<()> {
-    let private = path.with_extension(format!("{}.{}", std::process::id(), lock.id));
-    {
-        let mut file = std::fs::File::create(&private)?;
-        file.write_all(&serde_json::to_vec_pretty(lock).expect("a lock serializes"))?;
-        file.sync_all()?;
+impl LocalStateStore {
+    /// Runs `change` on the hub's lock as it is now, holding an exclusive
+    /// file lock on `lock.guard` meanwhile: every change of the lock (take,
+    /// take over, renew, release) is thereby a compare-and-swap against
+    /// what `change` read, whatever other threads and processes do. The
+    /// lock file itself is replaced whole (write, then rename), so readers
+    /// without the guard never see half of one.
+    fn swap_lock<T>(
+        &self,
+        hub: &str,
+        change: impl FnOnce(Option<LockInfo>) -> Result<(LockSwap, T)>,
+    ) -> Result<T> {
+        let dir = self.hub_dir(hub);
+        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let guard_path = dir.join("lock.guard");
+        let guard = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&guard_path)
+            .map_err(|e| io_error(&guard_path, e))?;
+        guard.lock().map_err(|e| io_error(&guard_path, e))?;
+        let path = dir.join("lock.json");
+        let (swap, out) = change(read_json::<LockInfo>(&path)?)?;
+        match swap {
+            LockSwap::Write(lock) => write_json_atomic(&path, &lock)?,
+            LockSwap::Remove => std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?,
+        }
+        drop(guard);
+        Ok(out)
     }
-    let linked = std::fs::hard_link(&private, path);
-    let _ = std::fs::remove_file(&private);
-    linked
+}
+
+/// What a lock change does to the lock file.
+enum LockSwap {
+    Write(LockInfo),
+    Remove,
 }
 
 #[async_trait]
@@ -109,45 +133,24 @@ impl StateStore for LocalStateStore {
     }
 
     async fn lock(&self, hub: &str, request: &LockInfo) -> Result<Option<LockInfo>> {
-        let dir = self.hub_dir(hub);
-        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-        let path = dir.join("lock.json");
-        let mut taken_over = None;
-        // Two rounds: the second runs after removing a stale lock.
-        for _ in 0..2 {
-            match create_lock(&path, request) {
-                Ok(()) => return Ok(taken_over),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io_error(&path, e)),
+        self.swap_lock(hub, |current| match current {
+            None => Ok((LockSwap::Write(request.clone()), None)),
+            Some(holder) if holder.is_stale() => {
+                Ok((LockSwap::Write(request.clone()), Some(holder)))
             }
-            let Some(holder) = read_json::<LockInfo>(&path)? else {
-                continue;
-            };
-            if !holder.is_stale() || taken_over.is_some() {
-                return Err(locked(hub, &holder));
-            }
-            std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
-            taken_over = Some(holder);
-        }
-        match read_json::<LockInfo>(&path)? {
             Some(holder) => Err(locked(hub, &holder)),
-            None => Err(io_error(
-                &path,
-                "the lock changed hands while being taken; try again",
-            )),
-        }
+        })
     }
 
     async fn renew(&self, hub: &str, lock: &LockInfo) -> Result<()> {
-        let path = self.hub_dir(hub).join("lock.json");
-        match read_json::<LockInfo>(&path)? {
+        self.swap_lock(hub, |current| match current {
             Some(current) if current.id == lock.id => {
                 let lease = lock.expires_at.saturating_sub(lock.created_at);
                 let renewed = LockInfo {
                     expires_at: unix_now() + lease,
                     ..current
                 };
-                write_json_atomic(&path, &renewed)
+                Ok((LockSwap::Write(renewed), ()))
             }
             Some(current) => Err(locked(hub, &current)),
             None => Err(Error::new(
@@ -155,15 +158,12 @@ impl StateStore for LocalStateStore {
                 "state",
                 format!("the lock of hub {hub} is gone; another run may have cleared it"),
             )),
-        }
+        })
     }
 
     async fn unlock(&self, hub: &str, id: &str) -> Result<()> {
-        let path = self.hub_dir(hub).join("lock.json");
-        match read_json::<LockInfo>(&path)? {
-            Some(current) if current.id == id => {
-                std::fs::remove_file(&path).map_err(|e| io_error(&path, e))
-            }
+        self.swap_lock(hub, |current| match current {
+            Some(current) if current.id == id => Ok((LockSwap::Remove, ())),
             Some(current) => Err(Error::new(
                 ErrorKind::Conflict,
                 "state",
@@ -174,7 +174,7 @@ impl StateStore for LocalStateStore {
                 "state",
                 format!("hub {hub} is not locked"),
             )),
-        }
+        })
     }
 
     async fn current_lock(&self, hub: &str) -> Result<Option<LockInfo>> {
@@ -242,6 +242,86 @@ mod tests {
             store.current_lock("hub").await.unwrap().unwrap().id,
             mine.id
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Many runs find one stale lock at once: exactly one takes it over,
+    /// every other is told who holds it, every round.
+    #[test]
+    fn racing_takers_of_a_stale_lock_leave_one_holder_every_round() {
+        const TAKERS: usize = 16;
+        const ROUNDS: usize = 500;
+        let (store, dir) = store();
+        let stale = LockInfo {
+            pid: u32::MAX - 1,
+            ..LockInfo::for_this_process("apply", Duration::from_secs(600))
+        };
+        let start = std::sync::Barrier::new(TAKERS + 1);
+        let finish = std::sync::Barrier::new(TAKERS + 1);
+        let outcomes = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..TAKERS {
+                scope.spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    for _ in 0..ROUNDS {
+                        let mine = LockInfo::for_this_process("apply", Duration::from_secs(600));
+                        start.wait();
+                        let outcome = runtime.block_on(store.lock("hub", &mine));
+                        outcomes.lock().unwrap().push((mine.id, outcome));
+                        finish.wait();
+                    }
+                });
+            }
+            // Every round is checked after all have run, so a failed round
+            // cannot leave the takers waiting at a barrier.
+            let mut problems = Vec::new();
+            for round in 0..ROUNDS {
+                let path = dir.join("hub").join("lock.json");
+                write_json_atomic(&path, &stale).unwrap();
+                start.wait();
+                finish.wait();
+                let results = std::mem::take(&mut *outcomes.lock().unwrap());
+                let winners: Vec<&String> = results
+                    .iter()
+                    .filter(|(_, o)| o.is_ok())
+                    .map(|(id, _)| id)
+                    .collect();
+                if winners.len() != 1 {
+                    problems.push(format!("round {round}: {} holders", winners.len()));
+                    let _ = std::fs::remove_file(&path);
+                    continue;
+                }
+                for (_, outcome) in &results {
+                    match outcome {
+                        Ok(taken_over) if taken_over.as_ref().map(|l| &l.id) != Some(&stale.id) => {
+                            problems.push(format!(
+                                "round {round}: the winner did not report the stale lock"
+                            ));
+                        }
+                        Err(error) if !matches!(error.kind(), ErrorKind::Locked { lock_id, .. } if lock_id == winners[0]) =>
+                        {
+                            problems.push(format!(
+                                "round {round}: a loser was not told who holds the lock: {error}"
+                            ));
+                        }
+                        _ => {}
+                    }
+                }
+                match read_json::<LockInfo>(&path) {
+                    Ok(Some(holder)) if &holder.id == winners[0] => {}
+                    other => problems.push(format!("round {round}: the lock file holds {other:?}")),
+                }
+                let _ = std::fs::remove_file(&path);
+            }
+            assert!(
+                problems.is_empty(),
+                "{} of {ROUNDS} rounds went wrong: {:?}",
+                problems.len(),
+                &problems[..problems.len().min(10)]
+            );
+        });
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -119,7 +119,7 @@ pub(super) fn converge_pool(
             pool: name,
             after: ready_action.into_iter().collect(),
             note,
-            system,
+            system: system || old.config.role == PoolRole::System,
         });
     }
     match ready_action {

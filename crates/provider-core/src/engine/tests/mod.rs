@@ -8,7 +8,7 @@ use crate::sim::{FaultPlan, SimBuilder, SimCloud};
 use crate::spec::{Cloud, SpecFormat};
 use crate::state::LocalStateStore;
 
-const REFERENCE: &str = include_str!("../../../../examples/hubs/reference-hub.yaml");
+const REFERENCE: &str = include_str!("../../../../../examples/hubs/reference-hub.yaml");
 
 fn spec() -> HubClusterSpec {
     HubClusterSpec::parse(REFERENCE, SpecFormat::Yaml).unwrap()
@@ -35,12 +35,21 @@ impl Drop for Rig {
     }
 }
 
+/// A sim at 1/5000 of real time (a 10-minute cluster create takes 120 ms).
+fn sim_builder(imitate: Option<Cloud>) -> SimBuilder {
+    SimBuilder::new().imitate(imitate).time_scale(0.0002)
+}
+
 fn rig(imitate: Option<Cloud>, faults: Option<FaultPlan>) -> Rig {
-    let dir = temp_dir("rig");
-    let mut builder = SimBuilder::new().imitate(imitate).time_scale(0.0002);
+    let mut builder = sim_builder(imitate);
     if let Some(plan) = faults {
         builder = builder.faults(plan);
     }
+    rig_with(builder)
+}
+
+fn rig_with(builder: SimBuilder) -> Rig {
+    let dir = temp_dir("rig");
     let sim = builder.build();
     let engine = Engine::new(Arc::new(sim.clone()), Arc::new(LocalStateStore::new(&dir)));
     Rig { sim, engine, dir }
@@ -481,3 +490,10 @@ async fn a_cancelled_apply_leaves_state_that_the_next_run_completes() {
     assert!(!resumed.plan(&spec).await.unwrap().has_changes());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+mod consistency;
+mod lease;
+mod ownership;
+mod recovery;
+mod serialization;
+mod upgrade;
