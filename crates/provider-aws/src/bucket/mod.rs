@@ -305,6 +305,7 @@ impl AwsProvider {
                     .and_then(|e| e.days())
             })
             .map(|days| days as u32);
+        // One version or delete marker is enough to know: no more pages.
         let objects = s3
             .list_object_versions()
             .bucket(name)
