@@ -12,18 +12,11 @@ use provider_core::{Cloud, ErrorKind, Result, names};
 use crate::error::{AwsResult, every, found, local, stale_tag_keys};
 use crate::fresh::Principal;
 use crate::identity::iam_tags;
+use crate::support::hub_of;
 use crate::{AwsProvider, Steps, arn, same_or_refuse};
 
 /// The audience of the tokens Kubernetes gives pods for IRSA.
 const AUDIENCE: &str = "sts.amazonaws.com";
-
-/// The hub a supporting resource's name belongs to (`openscapes-oidc`).
-pub(crate) fn hub_of(name: &str) -> &str {
-    ["-cluster", "-node", "-oidc", "-vpc"]
-        .iter()
-        .find_map(|suffix| name.strip_suffix(suffix))
-        .unwrap_or(name)
-}
 
 /// The issuer (without `https://`) an OIDC provider's ARN names.
 fn issuer_in(provider_arn: &str) -> &str {
@@ -227,7 +220,5 @@ mod tests {
             issuer_in("arn:aws-cn:iam::1:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/X"),
             "oidc.eks.cn-north-1.amazonaws.com.cn/id/X"
         );
-        assert_eq!(hub_of("openscapes-oidc"), "openscapes");
-        assert_eq!(hub_of("openscapes-vpc"), "openscapes");
     }
 }

@@ -13,7 +13,6 @@ use provider_core::{Cloud, ErrorKind, Result};
 use crate::error::{AwsResult, every, found, local};
 use crate::fresh::Principal;
 use crate::identity::iam_tags;
-use crate::oidc::hub_of;
 use crate::policy;
 use crate::{AwsProvider, Steps, arn, same_or_refuse};
 
@@ -25,6 +24,14 @@ const NODE_POLICIES: &[&str] = &[
     "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
 ];
+
+/// The hub a supporting resource's name belongs to (`openscapes-oidc`).
+pub(crate) fn hub_of(name: &str) -> &str {
+    ["-cluster", "-node", "-oidc", "-vpc"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(name)
+}
 
 /// Who assumes a supporting role, and the ARNs of the managed policies
 /// it needs.
