@@ -208,10 +208,7 @@ impl BucketOps for SimCloud {
         let sim = &self.inner;
         sim.read("list_buckets")?;
         sim.store.with_world(|world, now| {
-            Ok(world
-                .buckets
-                .values()
-                .filter(|b| owned_by(&b.config.tags, hub) && b.listed_from_ms <= now)
+            Ok(listed(world.buckets.values(), hub, now)
                 .map(|b| sim.bucket_state(b))
                 .collect())
         })

@@ -161,7 +161,7 @@ impl ClusterOps for SimCloud {
         let sim = &self.inner;
         let answer = sim.mutation("update_cluster")?;
         answer.deliver(sim.store.with_world(|world, now| {
-            let cluster = world.clusters.get(&config.name).ok_or_else(|| error(ErrorKind::NotFound, &config.name, "no such cluster"))?;
+            let cluster = world.cluster(&config.name)?;
             sim.busy_conflict(cluster, "update the cluster")?;
             if cluster.config.region != config.region {
                 return Err(error(ErrorKind::Unsupported { operation: "move a cluster to another region".into() }, &config.name, "the region of a cluster is fixed"));
@@ -222,10 +222,7 @@ impl ClusterOps for SimCloud {
         let sim = &self.inner;
         let answer = sim.mutation("delete_cluster")?;
         answer.deliver(sim.store.with_world(|world, now| {
-            let cluster = world
-                .clusters
-                .get(name)
-                .ok_or_else(|| error(ErrorKind::NotFound, name, "no such cluster"))?;
+            let cluster = world.cluster(name)?;
             if !self.capabilities().cluster_delete_removes_pools && !cluster.pools.is_empty() {
                 return Err(error(
                     ErrorKind::Conflict,
@@ -261,10 +258,7 @@ impl ClusterOps for SimCloud {
         let sim = &self.inner;
         sim.read("list_clusters")?;
         sim.store.with_world(|world, now| {
-            Ok(world
-                .clusters
-                .values()
-                .filter(|c| owned_by(&c.config.tags, hub) && c.listed_from_ms <= now)
+            Ok(listed(world.clusters.values(), hub, now)
                 .map(|c| sim.cluster_state(c))
                 .collect())
         })

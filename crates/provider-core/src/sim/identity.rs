@@ -168,10 +168,7 @@ impl IdentityOps for SimCloud {
         let sim = &self.inner;
         sim.read("list_identities")?;
         sim.store.with_world(|world, now| {
-            Ok(world
-                .identities
-                .values()
-                .filter(|i| owned_by(&i.config.tags, hub) && i.listed_from_ms <= now)
+            Ok(listed(world.identities.values(), hub, now)
                 .map(|i| sim.identity_state(i))
                 .collect())
         })

@@ -27,10 +27,7 @@ impl NodePoolOps for SimCloud {
         let answer = sim.mutation("create_node_pool")?;
         sim.check_pool(config)?;
         answer.deliver(sim.store.with_world(|world, now| {
-            let found = world
-                .clusters
-                .get(cluster)
-                .ok_or_else(|| error(ErrorKind::NotFound, cluster, "no such cluster"))?;
+            let found = world.cluster(cluster)?;
             if found.phase.kind != PhaseKind::Ready {
                 return Err(error(
                     ErrorKind::Conflict,
@@ -98,10 +95,7 @@ impl NodePoolOps for SimCloud {
         let answer = sim.mutation("update_node_pool")?;
         sim.check_pool(config)?;
         answer.deliver(sim.store.with_world(|world, now| {
-            let found = world
-                .clusters
-                .get(cluster)
-                .ok_or_else(|| error(ErrorKind::NotFound, cluster, "no such cluster"))?;
+            let found = world.cluster(cluster)?;
             let pool = found
                 .pools
                 .get(&config.name)
@@ -182,10 +176,7 @@ impl NodePoolOps for SimCloud {
         let sim = &self.inner;
         let answer = sim.mutation("delete_node_pool")?;
         answer.deliver(sim.store.with_world(|world, now| {
-            let found = world
-                .clusters
-                .get(cluster)
-                .ok_or_else(|| error(ErrorKind::NotFound, cluster, "no such cluster"))?;
+            let found = world.cluster(cluster)?;
             let pool = found
                 .pools
                 .get(name)
@@ -233,10 +224,7 @@ impl NodePoolOps for SimCloud {
         let sim = &self.inner;
         sim.read("list_node_pools")?;
         sim.store.with_world(|world, _| {
-            let found = world
-                .clusters
-                .get(cluster)
-                .ok_or_else(|| error(ErrorKind::NotFound, cluster, "no such cluster"))?;
+            let found = world.cluster(cluster)?;
             Ok(found.pools.values().map(|p| sim.pool_state(p)).collect())
         })
     }

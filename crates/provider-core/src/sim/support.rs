@@ -252,10 +252,7 @@ impl SupportOps for SimCloud {
         let sim = &self.inner;
         sim.read("list_support")?;
         sim.store.with_world(|world, now| {
-            Ok(world
-                .support
-                .values()
-                .filter(|s| owned_by(&s.config.tags, hub) && s.listed_from_ms <= now)
+            Ok(listed(world.support.values(), hub, now)
                 .map(support_state)
                 .collect())
         })

@@ -37,10 +37,7 @@ impl SimCloud {
     /// Replaces a cluster's tags (one another tool owns).
     pub fn tamper_cluster_tags(&self, cluster: &str, tags: BTreeMap<String, String>) -> Result<()> {
         self.inner.store.with_world(|world, _| {
-            let found = world
-                .clusters
-                .get_mut(cluster)
-                .ok_or_else(|| error(ErrorKind::NotFound, cluster, "no such cluster"))?;
+            let found = world.cluster_mut(cluster)?;
             found.config.tags = tags;
             Ok(())
         })
@@ -60,10 +57,7 @@ impl SimCloud {
     /// tags say whose it is).
     pub fn tamper_add_node_pool(&self, cluster: &str, config: NodePoolConfig) -> Result<()> {
         self.inner.store.with_world(|world, _| {
-            let found = world
-                .clusters
-                .get_mut(cluster)
-                .ok_or_else(|| error(ErrorKind::NotFound, cluster, "no such cluster"))?;
+            let found = world.cluster_mut(cluster)?;
             found.pools.insert(
                 config.name.clone(),
                 SimPool {

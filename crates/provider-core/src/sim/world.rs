@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::{
     BucketConfig, ClusterConfig, IdentityBinding, IdentityConfig, NodePoolConfig, ResourceStatus,
-    SupportConfig,
+    SupportConfig, owned_by,
 };
 
 /// Milliseconds since the Unix epoch: a clock every process shares.
@@ -203,6 +203,42 @@ pub(crate) struct World {
     pub policy_writes: BTreeMap<String, u64>,
 }
 
+fn no_such_cluster(name: &str) -> Error {
+    Error::new(ErrorKind::NotFound, "sim", "no such cluster").with_resource(name)
+}
+
+/// A resource listings by tag can show: its tags, and since when.
+pub(crate) trait Listed {
+    fn tags(&self) -> &BTreeMap<String, String>;
+    fn listed_from_ms(&self) -> u64;
+}
+
+macro_rules! listed {
+    ($($kind:ty),*) => {$(
+        impl Listed for $kind {
+            fn tags(&self) -> &BTreeMap<String, String> {
+                &self.config.tags
+            }
+            fn listed_from_ms(&self) -> u64 {
+                self.listed_from_ms
+            }
+        }
+    )*};
+}
+listed!(SimCluster, SimBucket, SimIdentity, SimSupport);
+
+/// What a listing by `hub`'s ownership tags shows at `now`: listings lag
+/// behind creates.
+pub(crate) fn listed<'a, T: Listed + 'a>(
+    resources: impl IntoIterator<Item = &'a T>,
+    hub: &'a str,
+    now: u64,
+) -> impl Iterator<Item = &'a T> {
+    resources
+        .into_iter()
+        .filter(move |r| owned_by(r.tags(), hub) && r.listed_from_ms() <= now)
+}
+
 /// Finished operations are kept this long so late pollers still get an answer.
 const KEEP_OPERATIONS_MS: u64 = 3_600_000;
 
@@ -231,6 +267,18 @@ impl World {
         self.operations
             .retain(|_, op| op.until_ms + KEEP_OPERATIONS_MS > now);
         self.policy_writes.retain(|_, until| *until > now);
+    }
+
+    /// The cluster by that name, or the cloud's "not found".
+    pub fn cluster(&self, name: &str) -> Result<&SimCluster> {
+        self.clusters.get(name).ok_or_else(|| no_such_cluster(name))
+    }
+
+    /// The cluster by that name, to change, or the cloud's "not found".
+    pub fn cluster_mut(&mut self, name: &str) -> Result<&mut SimCluster> {
+        self.clusters
+            .get_mut(name)
+            .ok_or_else(|| no_such_cluster(name))
     }
 
     /// Records an operation and returns its id.

@@ -274,6 +274,9 @@ mod pool;
 mod render;
 mod upgrade;
 
+#[cfg(test)]
+mod tests;
+
 use converge::*;
 pub use destroy::foreign_resources;
 use destroy::*;
