@@ -93,6 +93,28 @@ impl Harness {
         seen
     }
 
+    /// Sends a request until it no longer fails with a temporary error (a
+    /// busy cluster, IAM that has not caught up), as the engine does; at
+    /// most twenty tries.
+    pub async fn eventually<T, F, Fut>(&self, mut request: F) -> provider_core::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = provider_core::Result<T>>,
+    {
+        let backoff =
+            Backoff::new(Duration::from_millis(5), Duration::from_millis(200), 2.0).with_seed(7);
+        let mut attempt = 0;
+        loop {
+            match request().await {
+                Err(error) if error.is_temporary() && attempt < 20 => {
+                    tokio::time::sleep(backoff.delay(attempt)).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
     /// The cluster config for this hub.
     pub fn cluster(&self) -> ClusterConfig {
         ClusterConfig {
@@ -703,8 +725,14 @@ pub async fn identity_binding(h: Harness) {
             (persistent.name.clone(), BucketAccess::ReadOnly),
         ]),
     };
-    h.wait(p.bind_identity(&identity.name, &binding).await.unwrap())
-        .await;
+    // A new identity propagates through the cloud's IAM before it can be
+    // trusted; the engine retries meanwhile, and so does this case.
+    h.wait(
+        h.eventually(|| p.bind_identity(&identity.name, &binding))
+            .await
+            .unwrap(),
+    )
+    .await;
     let bound = p.get_identity(&identity.name).await.unwrap().unwrap();
     assert_eq!(bound.binding.as_ref(), Some(&binding));
 
