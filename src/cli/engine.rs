@@ -146,8 +146,32 @@ fn print_plan(plan: &Plan, json: bool) {
             serde_json::to_string(&serde_json::json!({ "plan": plan })).expect("plans serialize")
         );
     } else {
-        say!("{}", plan.render(std::io::stdout().is_terminal()));
+        let color = std::io::stdout().is_terminal();
+        for line in plan.lines() {
+            say!("{}", painted(&line, color));
+        }
     }
+}
+
+/// A plan line with the terminal colour of what it says.
+fn painted(line: &hubforge::engine::PlanLine, color: bool) -> String {
+    use hubforge::engine::Mark;
+    let code = match line.mark {
+        Mark::Create => "32",
+        Mark::Update | Mark::Replace => "33",
+        Mark::Delete => "31",
+        Mark::Wait | Mark::LeftAlone => "36",
+        Mark::Blocked => "1;31",
+        Mark::Detail | Mark::Text => return line.to_string(),
+    };
+    if !color {
+        return line.to_string();
+    }
+    format!(
+        "  \x1b[{code}m{:>3}\x1b[0m {}",
+        line.mark.symbol(),
+        line.text
+    )
 }
 
 pub fn plan(common: Common, detailed_exitcode: bool) -> anyhow::Result<ExitCode> {

@@ -470,7 +470,7 @@ async fn reference_hub_is_built_as_specified_and_leaves_nothing_behind() {
 
     // Nothing left to change.
     let plan = engine.plan(&spec).await.unwrap();
-    assert!(!plan.has_changes(), "{}", plan.render(false));
+    assert!(!plan.has_changes(), "{}", plan.to_string());
 
     // Destroy leaves nothing tagged as the hub's, VPC included.
     let (report, leaks) = engine.destroy(&spec, false).await.unwrap();

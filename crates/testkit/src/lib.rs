@@ -16,10 +16,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use provider_core::catalog;
+use provider_core::engine::{Action, Step};
 use provider_core::interrupt::Interrupter;
 use provider_core::names::{self, NameScope};
 use provider_core::operation::{Backoff, Operation, Progress, Waiter};
 use provider_core::provider::*;
+use provider_core::sim::LatencyModel;
 use provider_core::spec::{BucketAccess, MachineSpec, ServiceAccountRef};
 use provider_core::validate::parse_taint;
 use provider_core::{Cloud, ErrorKind};
@@ -864,6 +866,35 @@ pub async fn supporting_resources(h: Harness) {
                 .is_none()
         );
     }
+}
+
+/// How long the sim takes for `action` under `model` at `time_scale`: with
+/// [`provider_core::engine::Plan::critical_path`], the wall time a perfect
+/// executor needs for a plan on the sim.
+pub fn sim_latency(model: &LatencyModel, action: &Action, time_scale: f64) -> Duration {
+    let latency = match &action.step {
+        Step::CreateSupport(_) => model.support_create,
+        Step::DeleteSupport { .. } => model.support_delete,
+        Step::CreateCluster { initial_pools, .. } if initial_pools.is_empty() => {
+            model.cluster_create
+        }
+        Step::CreateCluster { .. } => model.cluster_create + model.pool_create / 2,
+        Step::UpdateCluster { versions, .. } => model.cluster_update * versions.len() as u32,
+        Step::DeleteCluster { .. } => model.cluster_delete,
+        Step::CreatePool { .. } => model.pool_create,
+        Step::UpdatePool { .. } => model.pool_update,
+        Step::DeletePool { .. } => model.pool_delete,
+        Step::CreateBucket(_) => model.bucket_create,
+        Step::DeleteBucket { .. } => model.bucket_delete,
+        Step::CreateIdentity(_) => model.identity_create,
+        Step::DeleteIdentity { .. } => model.identity_delete,
+        Step::Bind { .. } => model.identity_bind,
+        Step::UpdateSupport(_)
+        | Step::UpdateBucket(_)
+        | Step::UpdateIdentity(_)
+        | Step::Await { .. } => Duration::ZERO,
+    };
+    latency.mul_f64(time_scale)
 }
 
 /// Generates one `#[tokio::test]` per conformance case. `$provider` is an

@@ -32,8 +32,8 @@ pub use graph::{Desired, DesiredGraph, DesiredNode, NodeId};
 pub use lock::HubLock;
 pub use observe::{Observed, observe};
 pub use plan::{
-    Action, Blocker, FieldDiff, Foreign, Plan, PlanOptions, Replacement, Step, Target, Unchanged,
-    foreign_resources, plan,
+    Action, Blocker, FieldDiff, Foreign, Mark, Plan, PlanLine, PlanOptions, Replacement, Step,
+    Target, Unchanged, foreign_resources, plan,
 };
 
 use crate::error::{Error, ErrorKind, Result};

@@ -244,6 +244,29 @@ pub struct Foreign {
     pub tags: BTreeMap<String, String>,
 }
 
+impl Plan {
+    /// The length of the plan's longest dependency chain if each action
+    /// took `cost`: the wall time a perfect executor would need.
+    /// Benchmarks compare real applies with it.
+    pub fn critical_path(
+        &self,
+        cost: impl Fn(&Action) -> std::time::Duration,
+    ) -> std::time::Duration {
+        // Actions come in dependency order, so one pass finds each finish time.
+        let mut finish = vec![std::time::Duration::ZERO; self.actions.len()];
+        for action in &self.actions {
+            let start = action
+                .depends_on
+                .iter()
+                .map(|d| finish[*d])
+                .max()
+                .unwrap_or_default();
+            finish[action.id] = start + cost(action);
+        }
+        finish.into_iter().max().unwrap_or_default()
+    }
+}
+
 impl std::fmt::Display for Foreign {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.kind, self.name)?;
@@ -282,6 +305,7 @@ pub use destroy::foreign_resources;
 use destroy::*;
 use diff::*;
 use pool::*;
+pub use render::{Mark, PlanLine};
 use upgrade::*;
 
 /// Plans the convergence (or, with `options.destroy`, the destruction) of

@@ -132,7 +132,7 @@ fn nothing_there_creates_everything_and_gke_pools_ride_with_the_cluster() {
 fn what_matches_the_spec_is_unchanged() {
     let (graph, options) = graph(Cloud::Aws, "1.31");
     let plan = plan(&graph, &as_desired(&graph), &options);
-    assert!(!plan.has_changes(), "{}", plan.render(false));
+    assert!(!plan.has_changes(), "{}", plan.to_string());
     assert_eq!(plan.unchanged.len(), graph.nodes.len());
 }
 
@@ -142,7 +142,7 @@ fn a_pool_name_held_by_a_foreign_pool_blocks_and_nothing_touches_it() {
     let mut observed = as_desired(&graph);
     pool(&mut observed, "dask").config.tags = BTreeMap::from([("owner".into(), "eksctl".into())]);
     let plan = plan(&graph, &observed, &options);
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     assert!(
         plan.blocked.iter().any(|b| b.node == NodeId::NodePool("dask".into())
             && b.reason.contains("owner=eksctl")),
@@ -164,7 +164,7 @@ fn failed_and_half_made_resources_are_planned_with_the_clouds_reason() {
     bucket.status = ResourceStatus::Incomplete("not done yet: encryption".into());
     let bucket_name = bucket.config.name.clone();
     let plan = plan(&graph, &observed, &options);
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     let replacement = plan
         .actions
         .iter()
@@ -220,7 +220,7 @@ fn a_new_issuer_rebinds_identities_and_moves_the_oidc_provider() {
     let mut observed = as_desired(&graph);
     observed.cluster.as_mut().unwrap().oidc_issuer = Some("https://issuer/2".into());
     let plan = plan(&graph, &observed, &options);
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     let binds = plan
         .actions
         .iter()
@@ -246,7 +246,7 @@ fn destroy_refuses_to_delete_a_cluster_that_holds_a_foreign_pool() {
     foreign.config.tags = BTreeMap::new();
     observed.pools.push(foreign);
     let plan = plan(&graph, &observed, &options);
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     assert!(
         plan.blocked
             .iter()

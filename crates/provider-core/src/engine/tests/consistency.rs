@@ -49,7 +49,7 @@ async fn what_listings_do_not_show_yet_is_found_by_reading_it() {
     // still find every resource, and create nothing twice.
     rig.engine.state().remove("openscapes").await.unwrap();
     let plan = rig.engine.plan(&spec).await.unwrap();
-    assert!(!plan.has_changes(), "{}", plan.render(false));
+    assert!(!plan.has_changes(), "{}", plan.to_string());
     converge(&rig.engine, &spec).await;
     let (report, _) = rig.engine.destroy(&spec, true).await.unwrap();
     assert!(report.succeeded(), "{:?}", report.failed);

@@ -69,7 +69,7 @@ async fn apply_then_no_changes_then_destroy_leaves_nothing() {
         assert!(
             first.actions.iter().all(|a| a.change == Change::Create),
             "{imitate:?}: {}",
-            first.render(false)
+            first.to_string()
         );
         converge(&rig.engine, &spec).await;
 
@@ -77,7 +77,7 @@ async fn apply_then_no_changes_then_destroy_leaves_nothing() {
         assert!(
             !again.has_changes(),
             "{imitate:?}: second plan:\n{}",
-            again.render(false)
+            again.to_string()
         );
         let state = rig
             .engine
@@ -167,7 +167,7 @@ async fn drift_shows_in_the_plan_and_apply_corrects_it() {
         .tamper_node_pool_scaling("openscapes", "user-small", 0, 7)
         .unwrap();
     let plan = rig.engine.plan(&spec).await.unwrap();
-    assert_eq!(plan.actions.len(), 1, "{}", plan.render(false));
+    assert_eq!(plan.actions.len(), 1, "{}", plan.to_string());
     let action = &plan.actions[0];
     assert_eq!(
         (action.change, &action.node),
@@ -194,7 +194,7 @@ async fn a_machine_change_is_blue_green_and_a_version_change_is_in_place() {
     spec.node_pools[3].instance_type.as_mut().unwrap().azure = Some("Standard_E32s_v5".into());
     spec.kubernetes_version = "1.33".into();
     let plan = rig.engine.plan(&spec).await.unwrap();
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     // One control-plane step per minor version, the pools following each.
     let cluster: Vec<&Action> = plan
         .actions
@@ -317,7 +317,7 @@ async fn converges_with_seeded_faults_and_lost_answers_in_fifty_seeds() {
         assert!(
             !plan.has_changes(),
             "seed {seed}: not converged:\n{}",
-            plan.render(false)
+            plan.to_string()
         );
         assert!(
             rig.sim.injected_faults() > 0,
@@ -341,7 +341,7 @@ async fn destroy_keeps_buckets_with_data_unless_told() {
     rig.sim.put_object(&bucket.name, "notebook.ipynb").unwrap();
 
     let plan = rig.engine.plan_destroy(&spec, false).await.unwrap();
-    assert_eq!(plan.blocked.len(), 1, "{}", plan.render(false));
+    assert_eq!(plan.blocked.len(), 1, "{}", plan.to_string());
     let refused = rig.engine.destroy(&spec, false).await.unwrap_err();
     assert!(refused.message().contains("need a person"), "{refused}");
     assert!(rig.sim.get_bucket(&bucket.name).await.unwrap().is_some());
@@ -484,7 +484,7 @@ async fn a_cancelled_apply_leaves_state_that_the_next_run_completes() {
             .iter()
             .any(|a| a.node == NodeId::Cluster && a.change == Change::Wait),
         "{}",
-        plan.render(false)
+        plan.to_string()
     );
     converge(&resumed, &spec).await;
     assert!(!resumed.plan(&spec).await.unwrap().has_changes());

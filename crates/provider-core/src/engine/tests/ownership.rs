@@ -26,7 +26,7 @@ async fn destroy_leaves_the_pools_of_a_cluster_that_is_not_the_hubs() {
             .iter()
             .any(|b| b.node == NodeId::Cluster && b.reason.contains("owner=eksctl")),
         "{}",
-        plan.render(false)
+        plan.to_string()
     );
 
     let (report, check) = rig.engine.destroy(&spec, false).await.unwrap();
@@ -75,7 +75,7 @@ async fn a_foreign_pool_under_the_twin_name_blocks_a_replacement_and_survives() 
     spec.node_pools[3].instance_type.as_mut().unwrap().aws = Some("r5.8xlarge".into());
 
     let plan = rig.engine.plan(&spec).await.unwrap();
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     let blocker = plan
         .blocked
         .iter()

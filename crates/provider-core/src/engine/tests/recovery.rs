@@ -34,7 +34,7 @@ async fn a_half_made_role_and_bucket_are_finished_not_left_as_they_are() {
     assert!(!interrupter.is_armed());
 
     let plan = rig.engine.plan(&spec).await.unwrap();
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     for node in [
         NodeId::Support(SupportKind::NodeRole),
         NodeId::Bucket("scratch".into()),
@@ -65,7 +65,7 @@ async fn a_half_made_role_and_bucket_are_finished_not_left_as_they_are() {
     assert_eq!(bucket.status, ResourceStatus::Ready);
     assert_eq!(bucket.config.delete_after_days, Some(7));
     let again = rig.engine.plan(&spec).await.unwrap();
-    assert!(!again.has_changes(), "{}", again.render(false));
+    assert!(!again.has_changes(), "{}", again.to_string());
 }
 
 #[tokio::test]
@@ -90,7 +90,7 @@ async fn a_failed_pool_fails_the_apply_and_is_replaced_by_the_next() {
     );
 
     let plan = failing.plan(&spec).await.unwrap();
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     assert!(plan.has_changes(), "a failed pool is never up to date");
     let replace = plan
         .actions
@@ -145,7 +145,7 @@ async fn a_pool_that_degrades_later_is_replaced_blue_green() {
         pool.status
     );
     let plan = rig.engine.plan(&spec).await.unwrap();
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     assert!(
         plan.actions.iter().any(|a| a.physical == "user-small-b"
             && a.change == Change::Create

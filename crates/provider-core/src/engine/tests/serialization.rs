@@ -108,7 +108,7 @@ async fn deleting_a_gke_cluster_takes_its_pools_with_it() {
             .iter()
             .any(|a| matches!(a.step, Step::DeletePool { .. })),
         "{}",
-        plan.render(false)
+        plan.to_string()
     );
     let (report, check) = rig.engine.destroy(&spec, true).await.unwrap();
     assert!(report.succeeded(), "{:?}", report.failed);

@@ -35,7 +35,7 @@ async fn a_two_minor_upgrade_on_eks_goes_step_by_step_with_the_pools() {
         steps,
         ["cluster 1.32", "pools 1.32", "cluster 1.33", "pools 1.33"],
         "{}",
-        plan.render(false)
+        plan.to_string()
     );
     for pool in rig.sim.list_node_pools("openscapes").await.unwrap() {
         assert_eq!(
@@ -65,7 +65,7 @@ async fn a_recreated_cluster_rebinds_every_identity_to_its_new_issuer() {
     rig.sim.tamper_remove_cluster("openscapes").unwrap();
 
     let plan = rig.engine.plan(&spec).await.unwrap();
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     for identity in ["staging-users", "prod-users"] {
         let bind = plan
             .actions
@@ -126,7 +126,7 @@ async fn the_old_system_pool_goes_only_once_the_new_one_is_up() {
     system.taints.clear();
     spec.node_pools.push(system);
     let plan = rig.engine.plan(&spec).await.unwrap();
-    let rendered = plan.render(false);
+    let rendered = plan.to_string();
     let create_system = plan
         .actions
         .iter()

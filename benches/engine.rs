@@ -6,7 +6,7 @@
 //!   is instant, so what remains is hubforge's own work;
 //! - fleet planning: many hubs planned at once against one account.
 //!
-//!     cargo bench -p provider-core --bench engine
+//!     cargo bench --bench engine
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use provider_core::state::LocalStateStore;
 fn reference() -> HubClusterSpec {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/hubs/reference-hub.yaml"
+        "/examples/hubs/reference-hub.yaml"
     );
     let text = std::fs::read_to_string(path).expect("the reference spec");
     HubClusterSpec::parse(&text, SpecFormat::Yaml).expect("reference spec parses")
@@ -47,7 +47,8 @@ async fn critical_path_ratio(cloud: Cloud, time_scale: f64) {
     let engine = engine(&sim, "critical");
     let spec = reference();
     let plan = engine.plan(&spec).await.expect("plan");
-    let critical = LatencyModel::of(cloud).critical_path(&plan, time_scale);
+    let model = LatencyModel::of(cloud);
+    let critical = plan.critical_path(|a| testkit::sim_latency(&model, a, time_scale));
     let lock = engine.lock(&spec.name, "apply").await.expect("lock");
     let report = engine.execute(&lock, &plan).await.expect("apply");
     lock.release().await.expect("unlock");
