@@ -69,16 +69,12 @@ async fn apply_then_no_changes_then_destroy_leaves_nothing() {
         assert!(
             first.actions.iter().all(|a| a.change == Change::Create),
             "{imitate:?}: {}",
-            first.to_string()
+            first
         );
         converge(&rig.engine, &spec).await;
 
         let again = rig.engine.plan(&spec).await.unwrap();
-        assert!(
-            !again.has_changes(),
-            "{imitate:?}: second plan:\n{}",
-            again.to_string()
-        );
+        assert!(!again.has_changes(), "{imitate:?}: second plan:\n{}", again);
         let state = rig
             .engine
             .state()
@@ -167,7 +163,7 @@ async fn drift_shows_in_the_plan_and_apply_corrects_it() {
         .tamper_node_pool_scaling("openscapes", "user-small", 0, 7)
         .unwrap();
     let plan = rig.engine.plan(&spec).await.unwrap();
-    assert_eq!(plan.actions.len(), 1, "{}", plan.to_string());
+    assert_eq!(plan.actions.len(), 1, "{}", plan);
     let action = &plan.actions[0];
     assert_eq!(
         (action.change, &action.node),
@@ -314,11 +310,7 @@ async fn converges_with_seeded_faults_and_lost_answers_in_fifty_seeds() {
             .plan(&spec)
             .await
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        assert!(
-            !plan.has_changes(),
-            "seed {seed}: not converged:\n{}",
-            plan.to_string()
-        );
+        assert!(!plan.has_changes(), "seed {seed}: not converged:\n{}", plan);
         assert!(
             rig.sim.injected_faults() > 0,
             "seed {seed} injected nothing"
@@ -341,7 +333,7 @@ async fn destroy_keeps_buckets_with_data_unless_told() {
     rig.sim.put_object(&bucket.name, "notebook.ipynb").unwrap();
 
     let plan = rig.engine.plan_destroy(&spec, false).await.unwrap();
-    assert_eq!(plan.blocked.len(), 1, "{}", plan.to_string());
+    assert_eq!(plan.blocked.len(), 1, "{}", plan);
     let refused = rig.engine.destroy(&spec, false).await.unwrap_err();
     assert!(refused.message().contains("need a person"), "{refused}");
     assert!(rig.sim.get_bucket(&bucket.name).await.unwrap().is_some());

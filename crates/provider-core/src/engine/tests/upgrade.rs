@@ -35,7 +35,7 @@ async fn a_two_minor_upgrade_on_eks_goes_step_by_step_with_the_pools() {
         steps,
         ["cluster 1.32", "pools 1.32", "cluster 1.33", "pools 1.33"],
         "{}",
-        plan.to_string()
+        plan
     );
     for pool in rig.sim.list_node_pools("openscapes").await.unwrap() {
         assert_eq!(
