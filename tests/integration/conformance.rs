@@ -61,7 +61,7 @@ async fn lifecycle_holds_with_seeded_faults_behind_the_retry_layer() {
         })
         .build();
     let policy = RetryPolicy {
-        max_attempts: 10,
+        max_attempts: Some(10),
         backoff: Backoff::new(Duration::from_millis(2), Duration::from_millis(50), 2.0)
             .with_seed(5),
     };

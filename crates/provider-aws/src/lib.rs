@@ -311,6 +311,7 @@ impl Provider for AwsProvider {
             cluster_delete_removes_pools: false,
             system_pools: false,
             poll_interval: self.inner.poll_interval,
+            ..Capabilities::default()
         }
     }
 

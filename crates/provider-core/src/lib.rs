@@ -6,7 +6,9 @@
 //! - [`catalog`]: portable machine shapes and regions resolved per cloud.
 //! - [`provider`]: the object-safe traits every cloud implements.
 //! - [`operation`]: long-running cloud operations and the waiter.
+//! - [`layer`]: layers around a provider (one forwarding wrapper).
 //! - [`retry`]: the retry layer for single requests.
+//! - [`ratelimit`]: waiting for a cloud's request budget, as a layer.
 //! - [`engine`]: desired graph, observe, plan, apply, destroy, leak check.
 //! - [`state`]: state stores and the hub lock.
 //! - [`events`]: typed progress events.
@@ -25,9 +27,11 @@ pub mod events;
 pub mod facts;
 pub mod id;
 pub mod interrupt;
+pub mod layer;
 pub mod names;
 pub mod operation;
 pub mod provider;
+pub mod ratelimit;
 pub mod retry;
 #[cfg(feature = "sim")]
 pub mod sim;

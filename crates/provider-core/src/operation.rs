@@ -131,6 +131,18 @@ impl Operation {
         &self.resource
     }
 
+    /// The same operation, polled through `wrap` (a layer that counts or
+    /// delays polls); one the cloud finished at once stays finished.
+    pub fn map_poller(
+        self,
+        wrap: impl FnOnce(Box<dyn PollOperation>) -> Box<dyn PollOperation>,
+    ) -> Operation {
+        Operation {
+            poller: self.poller.map(wrap),
+            ..self
+        }
+    }
+
     /// Asks the cloud once how the operation is doing.
     pub async fn poll(&self) -> Result<OperationStatus> {
         match &self.poller {

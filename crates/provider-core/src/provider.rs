@@ -291,7 +291,7 @@ pub struct IdentityState {
 
 /// What a provider can and cannot do; the engine plans around it and the
 /// conformance suite decides which tests apply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Capabilities {
     /// Only one mutating operation may run per cluster at a time (GKE, AKS);
     /// a second one gets [`crate::ErrorKind::Conflict`].
@@ -316,6 +316,29 @@ pub struct Capabilities {
     /// How often it is sensible to poll this provider's operations (seconds
     /// on a real cloud, milliseconds on a fast sim).
     pub poll_interval: std::time::Duration,
+    /// The cloud's published request budgets; requests wait for them
+    /// instead of being throttled.
+    pub rate_limits: crate::ratelimit::RateLimits,
+}
+
+impl Default for Capabilities {
+    /// What may be assumed of a cloud that says nothing: operations take
+    /// time and run side by side, pools are made after the cluster,
+    /// nothing changes in place beyond scaling, no budgets. A provider
+    /// states what it can do on top, so a new field breaks no provider.
+    fn default() -> Capabilities {
+        Capabilities {
+            one_operation_per_cluster: false,
+            pools_in_cluster_create: false,
+            operations_take_time: true,
+            cluster_version_upgrade: false,
+            pool_labels_in_place: false,
+            cluster_delete_removes_pools: false,
+            system_pools: false,
+            poll_interval: std::time::Duration::from_secs(10),
+            rate_limits: crate::ratelimit::RateLimits::default(),
+        }
+    }
 }
 
 /// Supporting resources a cloud needs around the hub's own ones: networks,

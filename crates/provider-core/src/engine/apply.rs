@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Change, Event, EventSink};
 use crate::operation::{Backoff, Cancellation, Operation, Waiter};
 use crate::provider::*;
+use crate::retry::{RetryLayer, RetryPolicy, Retrying};
 use crate::state::{HubState, ResourceRecord, StateStore, unix_now};
 
 /// What happened to each action of a plan.
@@ -317,6 +318,8 @@ fn skip(
 }
 
 struct Ctx<'a> {
+    /// The provider behind this action's own retry layer: every request
+    /// is retried on temporary errors, each retry an event of the action.
     provider: &'a Arc<dyn Provider>,
     action: &'a Action,
     options: &'a ExecOptions,
@@ -331,8 +334,27 @@ async fn run_action(
     locks: &KeyedLocks,
     begun: Instant,
 ) -> Result<()> {
+    let retried: Arc<dyn Provider> = {
+        let (events, id) = (options.events.clone(), action.id);
+        Arc::new(RetryLayer::on_retry(
+            provider.clone(),
+            RetryPolicy {
+                // The action's deadline bounds the retries.
+                max_attempts: None,
+                backoff: Backoff::new(options.poll, options.poll * 16, 2.0),
+            },
+            Arc::new(move |retry: &Retrying<'_>| {
+                events(&Event::Retrying {
+                    action: id,
+                    error: retry.error.to_string(),
+                    attempt: retry.attempt,
+                    delay: retry.delay,
+                })
+            }),
+        ))
+    };
     let ctx = Ctx {
-        provider,
+        provider: &retried,
         action,
         options,
         begun,
@@ -512,7 +534,7 @@ async fn run_step(ctx: &Ctx<'_>) -> Result<()> {
 /// cluster existed could not know it.
 async fn issuer_of(ctx: &Ctx<'_>, cluster: &str) -> Result<String> {
     let p = ctx.provider;
-    let found = attempt(ctx, || p.get_cluster(cluster)).await?;
+    let found = p.get_cluster(cluster).await?;
     found.and_then(|c| c.oidc_issuer).ok_or_else(|| {
         Error::new(
             ErrorKind::Conflict,
@@ -557,34 +579,6 @@ fn target_of(ctx: &Ctx<'_>) -> Target {
     }
 }
 
-/// Sends a request until it is accepted, retrying temporary errors.
-async fn attempt<T, F, Fut>(ctx: &Ctx<'_>, mut request: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T>>,
-{
-    let mut attempt = 0u32;
-    loop {
-        match request().await {
-            Err(error) if error.is_temporary() => {
-                attempt += 1;
-                let delay = error
-                    .retry_after()
-                    .unwrap_or_default()
-                    .max(ctx.backoff.delay(attempt - 1));
-                (ctx.options.events)(&Event::Retrying {
-                    action: ctx.action.id,
-                    error: error.to_string(),
-                    attempt,
-                    delay,
-                });
-                tokio::time::sleep(delay).await;
-            }
-            outcome => return outcome,
-        }
-    }
-}
-
 async fn wait(ctx: &Ctx<'_>, operation: Operation) -> Result<()> {
     let waiter = Waiter::new(
         Backoff::new(ctx.options.poll, ctx.options.poll * 8, 1.5),
@@ -612,10 +606,10 @@ async fn wait(ctx: &Ctx<'_>, operation: Operation) -> Result<()> {
 /// refused, named with its tags, and left alone.
 async fn create<F, Fut>(ctx: &Ctx<'_>, request: F, target: Target) -> Result<()>
 where
-    F: FnMut() -> Fut,
+    F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Operation>>,
 {
-    match attempt(ctx, request).await {
+    match request().await {
         Ok(operation) => wait(ctx, operation).await,
         Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
             let Some(tags) = owner_tags(ctx, &target).await? else {
@@ -648,20 +642,20 @@ where
 
 async fn change<F, Fut>(ctx: &Ctx<'_>, request: F) -> Result<()>
 where
-    F: FnMut() -> Fut,
+    F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Operation>>,
 {
-    let operation = attempt(ctx, request).await?;
+    let operation = request().await?;
     wait(ctx, operation).await
 }
 
 /// Deletes; what is already gone counts as deleted.
 async fn delete<F, Fut>(ctx: &Ctx<'_>, request: F) -> Result<()>
 where
-    F: FnMut() -> Fut,
+    F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Operation>>,
 {
-    match attempt(ctx, request).await {
+    match request().await {
         Ok(operation) => match wait(ctx, operation).await {
             Err(error) if error.kind() == &ErrorKind::NotFound => Ok(()),
             outcome => outcome,
@@ -684,28 +678,25 @@ async fn read_target(
     target: &Target,
 ) -> Result<Option<(std::collections::BTreeMap<String, String>, ResourceStatus)>> {
     let p = ctx.provider;
-    attempt(ctx, || async {
-        Ok(match target {
-            Target::Support { support, name } => p
-                .get_support(*support, name)
-                .await?
-                .map(|s| (s.config.tags, s.status)),
-            Target::Cluster { name } => p
-                .get_cluster(name)
-                .await?
-                .map(|s| (s.config.tags, s.status)),
-            Target::NodePool { cluster, name } => p
-                .get_node_pool(cluster, name)
-                .await?
-                .map(|s| (s.config.tags, s.status)),
-            Target::Bucket { name } => p.get_bucket(name).await?.map(|s| (s.config.tags, s.status)),
-            Target::Identity { name } => p
-                .get_identity(name)
-                .await?
-                .map(|s| (s.config.tags, s.status)),
-        })
+    Ok(match target {
+        Target::Support { support, name } => p
+            .get_support(*support, name)
+            .await?
+            .map(|s| (s.config.tags, s.status)),
+        Target::Cluster { name } => p
+            .get_cluster(name)
+            .await?
+            .map(|s| (s.config.tags, s.status)),
+        Target::NodePool { cluster, name } => p
+            .get_node_pool(cluster, name)
+            .await?
+            .map(|s| (s.config.tags, s.status)),
+        Target::Bucket { name } => p.get_bucket(name).await?.map(|s| (s.config.tags, s.status)),
+        Target::Identity { name } => p
+            .get_identity(name)
+            .await?
+            .map(|s| (s.config.tags, s.status)),
     })
-    .await
 }
 
 /// Polls a resource until it is ready (or gone), for work another run started.

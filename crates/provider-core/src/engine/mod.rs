@@ -41,6 +41,7 @@ use crate::events::{Event, EventSink, ignore_events};
 use crate::names::NameScope;
 use crate::operation::{Backoff, Cancellation};
 use crate::provider::*;
+use crate::ratelimit::RateLimitLayer;
 use crate::retry::{RetryLayer, RetryPolicy};
 use crate::spec::HubClusterSpec;
 use crate::state::{HubState, LockInfo, StateStore};
@@ -76,7 +77,11 @@ impl Default for EngineOptions {
 #[derive(Clone)]
 pub struct Engine {
     provider: Arc<dyn Provider>,
-    /// The provider behind the retry layer, for reads.
+    /// The provider behind its cloud's request budgets (shared by every
+    /// engine on the provider); actions go through it with a retry layer
+    /// of their own.
+    limited: Arc<dyn Provider>,
+    /// The limited provider behind the retry layer, for reads.
     reader: Arc<dyn Provider>,
     state: Arc<dyn StateStore>,
     options: EngineOptions,
@@ -136,12 +141,14 @@ impl Engine {
     pub fn new(provider: Arc<dyn Provider>, state: Arc<dyn StateStore>) -> Engine {
         let poll = provider.capabilities().poll_interval;
         let policy = RetryPolicy {
-            max_attempts: 10,
+            max_attempts: Some(10),
             backoff: Backoff::new(poll, poll * 16, 2.0),
         };
-        let reader: Arc<dyn Provider> = Arc::new(RetryLayer::new(provider.clone(), policy));
+        let limited: Arc<dyn Provider> = Arc::new(RateLimitLayer::shared(provider.clone()));
+        let reader: Arc<dyn Provider> = Arc::new(RetryLayer::new(limited.clone(), policy));
         Engine {
             provider,
+            limited,
             reader,
             state,
             options: EngineOptions::default(),
@@ -290,7 +297,7 @@ impl Engine {
             cancel: lock.stop_signal(),
             events: self.options.events.clone(),
         };
-        let mut report = apply::execute(self.provider.clone(), plan, journal, options).await;
+        let mut report = apply::execute(self.limited.clone(), plan, journal, options).await;
         report.lock_lost = lock.lost();
         Ok(report)
     }

@@ -14,6 +14,7 @@ use super::world::{Store, World};
 use super::{PROVIDER, SimCloud, SimInner};
 use crate::error::{Error, ErrorKind, Result};
 use crate::interrupt::Interrupter;
+use crate::ratelimit::{RateLimit, RateLimits};
 use crate::spec::Cloud;
 
 /// Limits of the sim's account.
@@ -51,6 +52,7 @@ pub struct SimBuilder {
     failures: Failures,
     interrupter: Interrupter,
     consistency: Consistency,
+    rate_limits: RateLimits,
     quotas: Quotas,
 }
 
@@ -64,6 +66,7 @@ impl Default for SimBuilder {
             failures: Failures::default(),
             interrupter: Interrupter::new(),
             consistency: Consistency::default(),
+            rate_limits: RateLimits::default(),
             quotas: Quotas::default(),
         }
     }
@@ -163,6 +166,14 @@ impl SimBuilder {
         self
     }
 
+    /// Request budgets the sim enforces, as a cloud does (past them it
+    /// throttles), and states in its capabilities, as a provider does. Not
+    /// scaled by the time scale.
+    pub fn rate_limits(mut self, limits: RateLimits) -> SimBuilder {
+        self.rate_limits = limits;
+        self
+    }
+
     /// Sets the account's quotas.
     pub fn quotas(mut self, quotas: Quotas) -> SimBuilder {
         self.quotas = quotas;
@@ -189,6 +200,9 @@ impl SimBuilder {
                 failures: self.failures,
                 interrupter: self.interrupter,
                 consistency: self.consistency,
+                budget: RateLimit::new(&self.rate_limits),
+                rate_limits: self.rate_limits,
+                throttled: Default::default(),
                 quotas: self.quotas,
                 calls: Mutex::new(BTreeMap::new()),
                 injected: Default::default(),

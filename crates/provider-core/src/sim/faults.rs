@@ -32,7 +32,7 @@ pub struct FaultPlan {
 impl SimInner {
     /// Counts a read and, by the seeded plan, fails it.
     pub(super) fn read(&self, name: &str) -> Result<()> {
-        match self.fault(name, false) {
+        match self.fault(name, false, true) {
             Answer::Deliver => Ok(()),
             Answer::FailBefore(error) | Answer::Lose(error) => Err(error),
         }
@@ -41,19 +41,39 @@ impl SimInner {
     /// Counts a changing call and, by the seeded plan, fails it before the
     /// change, or lets the change land and loses the answer.
     pub(super) fn mutation(&self, name: &str) -> Result<Answer> {
-        match self.fault(name, true) {
+        match self.fault(name, true, true) {
             Answer::FailBefore(error) => Err(error),
             answer => Ok(answer),
         }
     }
 
-    fn fault(&self, name: &str, changes: bool) -> Answer {
+    /// A later step of a multi-step create: faults as any call, but not
+    /// charged to the request budget, which counts the provider's requests.
+    pub(super) fn step(&self, name: &str) -> Result<Answer> {
+        match self.fault(name, true, false) {
+            Answer::FailBefore(error) => Err(error),
+            answer => Ok(answer),
+        }
+    }
+
+    fn fault(&self, name: &str, changes: bool, charged: bool) -> Answer {
         *self
             .calls
             .lock()
             .expect("sim call counter")
             .entry(name.to_string())
             .or_default() += 1;
+        if charged && let Err(wait) = self.budget.try_take(changes) {
+            self.throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Answer::FailBefore(error(
+                ErrorKind::Throttled {
+                    retry_after: Some(wait),
+                },
+                name,
+                "Rate exceeded: the account's request budget is spent",
+            ));
+        }
         let mut faults = self.faults.lock().expect("sim fault rng");
         let Some((plan, rng)) = faults.as_mut() else {
             return Answer::Deliver;

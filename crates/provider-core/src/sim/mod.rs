@@ -65,6 +65,10 @@ struct SimInner {
     failures: Failures,
     interrupter: Interrupter,
     consistency: Consistency,
+    /// The budgets the sim enforces, and states.
+    rate_limits: crate::ratelimit::RateLimits,
+    budget: crate::ratelimit::RateLimit,
+    throttled: std::sync::atomic::AtomicU64,
     quotas: Quotas,
     calls: Mutex<BTreeMap<String, u64>>,
     injected: std::sync::atomic::AtomicU64,
@@ -272,7 +276,7 @@ impl SimInner {
             let Some(step) = left.first().cloned() else {
                 return Ok(());
             };
-            let answer = self.mutation(&format!("{kind}/{step}"))?;
+            let answer = self.step(&format!("{kind}/{step}"))?;
             answer.deliver(self.store.with_world(|world, now| apply(world, now, &step)))?;
             let number = total - left.len() + 2;
             self.interrupter
@@ -399,6 +403,14 @@ impl SimCloud {
         self.inner.calls.lock().expect("sim call counter").clone()
     }
 
+    /// How many calls the sim throttled because they came faster than its
+    /// request budgets allow.
+    pub fn throttled(&self) -> u64 {
+        self.inner
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How many calls failed by the fault plan so far.
     pub fn injected_faults(&self) -> u64 {
         self.inner
@@ -423,6 +435,7 @@ impl Provider for SimCloud {
             pool_labels_in_place: true,
             cluster_delete_removes_pools: sim.cloud != Cloud::Aws,
             system_pools: sim.cloud == Cloud::Azure,
+            rate_limits: sim.rate_limits,
             // A tenth of the shortest operation, but no busier than every 5 ms.
             poll_interval: sim
                 .scaled(Duration::from_secs(1))

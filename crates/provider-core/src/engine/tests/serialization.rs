@@ -115,3 +115,59 @@ async fn deleting_a_gke_cluster_takes_its_pools_with_it() {
     assert!(check.leaks.is_empty(), "{:?}", check.leaks);
     assert_eq!(rig.sim.api_calls().get("delete_node_pool"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_waits_for_the_clouds_budget_instead_of_being_throttled() {
+    use crate::ratelimit::{Rate, RateLimits};
+    let sim = SimBuilder::new()
+        .imitate(Some(Cloud::Gcp))
+        .time_scale(0.0)
+        .rate_limits(RateLimits {
+            all: Some(Rate {
+                per_second: 200.0,
+                burst: 10,
+            }),
+            ..RateLimits::default()
+        })
+        .build();
+    // Unbudgeted, a burst of requests is throttled: the sim enforces it.
+    let burst: Vec<_> = (0..40)
+        .map(|_| {
+            let sim = sim.clone();
+            tokio::spawn(async move { sim.get_cluster("nothing").await })
+        })
+        .collect();
+    for call in burst {
+        let _ = call.await.unwrap();
+    }
+    let throttled = sim.throttled();
+    assert!(
+        throttled > 0,
+        "the sim must throttle a burst past its budget"
+    );
+
+    // Engines on one provider share its budget, and wait for it (once the
+    // burst above has been paid back).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let provider: Arc<dyn Provider> = Arc::new(sim.clone());
+    let dir = temp_dir("budget");
+    let plans: Vec<_> = (0..8)
+        .map(|i| {
+            let engine = Engine::new(provider.clone(), Arc::new(LocalStateStore::new(&dir)));
+            let spec = HubClusterSpec {
+                name: format!("hub{i}"),
+                ..spec()
+            };
+            tokio::spawn(async move { engine.plan(&spec).await })
+        })
+        .collect();
+    for plan in plans {
+        assert!(plan.await.unwrap().unwrap().has_changes());
+    }
+    assert_eq!(
+        sim.throttled(),
+        throttled,
+        "no request of the fleet was throttled"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
