@@ -9,6 +9,7 @@ mod dependencies;
 mod engine_cli;
 mod fixtures;
 mod safety;
+mod state_store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

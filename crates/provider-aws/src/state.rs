@@ -1,24 +1,26 @@
 //! Hub state in S3, shared by a team: `<prefix><hub>/state.json` and
-//! `<prefix><hub>/lock.json`.
-//!
-//! The lock is an object created with `If-None-Match: *`, so of two runs
-//! exactly one creates it; it is renewed and released with `If-Match` on
-//! its ETag, so a run never removes a lock it does not hold.
+//! `<prefix><hub>/lock.json`, kept by provider-core's [`ObjectStateStore`]
+//! over S3's conditional writes: `If-None-Match: *` creates, `If-Match` on
+//! the ETag replaces and deletes. S3's `412 PreconditionFailed` and
+//! `409 ConditionalRequestConflict` (and `404 NoSuchKey` where a version
+//! was expected) are failed conditions, which the store acts on.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use provider_core::state::{HubState, LockInfo, StateStore, locked_error as locked, unix_now};
-use provider_core::{Error, ErrorKind, Result};
+use provider_core::state::{Object, ObjectBacked, ObjectStateStore, ObjectStore, Outcome, Version};
+use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, found, local};
+use crate::error::{AwsResult, Intent, classify, found, local};
 
-/// A [`StateStore`] in an S3 bucket.
-#[derive(Clone)]
+/// A [`StateStore`](provider_core::state::StateStore) in an S3 bucket.
+#[derive(Clone, Debug)]
 pub struct S3StateStore {
-    provider: AwsProvider,
-    bucket: String,
-    prefix: String,
+    store: ObjectStateStore,
 }
 
 impl S3StateStore {
@@ -28,254 +30,136 @@ impl S3StateStore {
         bucket: impl Into<String>,
         prefix: impl Into<String>,
     ) -> S3StateStore {
-        let mut prefix = prefix.into();
-        if !prefix.is_empty() && !prefix.ends_with('/') {
-            prefix.push('/');
-        }
-        S3StateStore {
+        let objects = S3Objects {
             provider: provider.clone(),
             bucket: bucket.into(),
-            prefix,
+        };
+        S3StateStore {
+            store: ObjectStateStore::new(Arc::new(objects), prefix),
         }
     }
+}
 
-    fn key(&self, hub: &str, file: &str) -> String {
-        format!("{}{hub}/{file}", self.prefix)
+/// The objects of one bucket.
+struct S3Objects {
+    provider: AwsProvider,
+    bucket: String,
+}
+
+/// What a conditional request did: S3 refuses it when the object is not as
+/// the condition says (`absent_fails`: also when it is not there at all).
+fn outcome<T, E>(
+    result: std::result::Result<T, SdkError<E, HttpResponse>>,
+    key: &str,
+    absent_fails: bool,
+) -> Result<Outcome>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(Outcome::Done),
+        Err(error) => match error.code() {
+            Some("PreconditionFailed" | "ConditionalRequestConflict") => {
+                Ok(Outcome::ConditionFailed)
+            }
+            Some("NoSuchKey") if absent_fails => Ok(Outcome::ConditionFailed),
+            _ => Err(classify(error, Intent::Other, key, None)),
+        },
     }
+}
 
-    /// An object's bytes and ETag; `None` if it does not exist.
-    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>> {
+impl S3Objects {
+    fn put(
+        &self,
+        key: &str,
+        body: &[u8],
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        self.provider
+            .inner
+            .clients
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body.to_vec()))
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Objects {
+    async fn get(&self, key: &str) -> Result<Option<Object>> {
         let s3 = &self.provider.inner.clients.s3;
-        let Some(out) = found(
-            s3.get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-                .or_aws(key),
-        )?
-        else {
+        let request = s3.get_object().bucket(&self.bucket).key(key).send().await;
+        let Some(out) = found(request.or_aws(key))? else {
             return Ok(None);
         };
-        let etag = out.e_tag().unwrap_or_default().to_string();
-        let bytes = out
+        // An empty If-Match would be no condition at all.
+        let version = match out.e_tag() {
+            Some(etag) if !etag.is_empty() => Version::new(etag),
+            _ => return Err(local(ErrorKind::Permanent, key, "S3 gave no ETag")),
+        };
+        let body = out
             .body
             .collect()
             .await
             .map_err(|e| local(ErrorKind::Transient, key, format!("reading {key}: {e}")))?
             .into_bytes()
             .to_vec();
-        Ok(Some((bytes, etag)))
+        Ok(Some(Object { body, version }))
     }
 
-    async fn read_lock(&self, hub: &str) -> Result<Option<(LockInfo, String)>> {
-        let key = self.key(hub, "lock.json");
-        match self.get(&key).await? {
-            None => Ok(None),
-            Some((bytes, etag)) => {
-                let lock = serde_json::from_slice(&bytes).map_err(|e| {
-                    local(
-                        ErrorKind::Permanent,
-                        &key,
-                        format!("the lock object is not a hubforge lock: {e}"),
-                    )
-                })?;
-                Ok(Some((lock, etag)))
-            }
-        }
+    async fn create(&self, key: &str, body: &[u8]) -> Result<Outcome> {
+        let request = self.put(key, body).if_none_match("*").send().await;
+        outcome(request, key, false)
     }
 
-    fn body<T: serde::Serialize>(value: &T) -> ByteStream {
-        ByteStream::from(serde_json::to_vec_pretty(value).expect("state serializes"))
-    }
-}
-
-/// Whether an error is S3's "your condition did not hold".
-fn precondition_failed(error: &Error) -> bool {
-    error.kind() == &ErrorKind::Conflict
-}
-
-#[async_trait]
-impl StateStore for S3StateStore {
-    async fn read(&self, hub: &str) -> Result<Option<HubState>> {
-        let key = self.key(hub, "state.json");
-        match self.get(&key).await? {
-            None => Ok(None),
-            Some((bytes, _)) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                local(
-                    ErrorKind::Permanent,
-                    &key,
-                    format!("the state object is not hubforge state: {e}"),
-                )
-            }),
-        }
+    async fn replace(&self, key: &str, version: &Version, body: &[u8]) -> Result<Outcome> {
+        let request = self.put(key, body).if_match(version.as_str()).send().await;
+        outcome(request, key, true)
     }
 
-    async fn write(&self, state: &HubState) -> Result<()> {
-        let mut state = state.clone();
-        state.updated_at = unix_now();
-        let key = self.key(&state.hub, "state.json");
+    async fn delete(&self, key: &str, version: &Version) -> Result<Outcome> {
         let s3 = &self.provider.inner.clients.s3;
-        s3.put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .body(Self::body(&state))
-            .content_type("application/json")
-            .send()
-            .await
-            .or_aws(&key)?;
-        Ok(())
-    }
-
-    async fn remove(&self, hub: &str) -> Result<()> {
-        let key = self.key(hub, "state.json");
-        self.provider
-            .inner
-            .clients
-            .s3
+        let request = s3
             .delete_object()
             .bucket(&self.bucket)
-            .key(&key)
+            .key(key)
+            .if_match(version.as_str())
             .send()
-            .await
-            .or_aws(&key)?;
-        Ok(())
+            .await;
+        outcome(request, key, true)
     }
 
-    async fn hubs(&self) -> Result<Vec<String>> {
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let s3 = &self.provider.inner.clients.s3;
-        let mut hubs = Vec::new();
+        let mut keys = Vec::new();
         let mut pages = s3
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(&self.prefix)
-            .delimiter("/")
+            .prefix(prefix)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             let page = page.or_aws(&self.bucket)?;
-            hubs.extend(
-                page.common_prefixes()
+            keys.extend(
+                page.contents()
                     .iter()
-                    .filter_map(|p| p.prefix())
-                    .map(|p| {
-                        p.trim_start_matches(&self.prefix)
-                            .trim_end_matches('/')
-                            .to_string()
-                    }),
+                    .filter_map(|o| o.key())
+                    .map(str::to_string),
             );
         }
-        hubs.sort();
-        Ok(hubs)
+        keys.sort();
+        Ok(keys)
     }
 
-    async fn lock(&self, hub: &str, request: &LockInfo) -> Result<Option<LockInfo>> {
-        let key = self.key(hub, "lock.json");
-        let s3 = &self.provider.inner.clients.s3;
-        let mut taken_over = None;
-        for _ in 0..2 {
-            let created = s3
-                .put_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .if_none_match("*")
-                .body(Self::body(request))
-                .send()
-                .await
-                .or_aws(&key);
-            match created {
-                Ok(_) => return Ok(taken_over),
-                Err(error) if precondition_failed(&error) => {}
-                Err(error) => return Err(error),
-            }
-            let Some((holder, etag)) = self.read_lock(hub).await? else {
-                continue;
-            };
-            if !holder.is_stale() || taken_over.is_some() {
-                return Err(locked(hub, &holder));
-            }
-            // Remove the stale lock only if nobody replaced it meanwhile.
-            match s3
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .if_match(&etag)
-                .send()
-                .await
-                .or_aws(&key)
-            {
-                Ok(_) => taken_over = Some(holder),
-                Err(error) if precondition_failed(&error) => {}
-                Err(error) => return Err(error),
-            }
-        }
-        match self.read_lock(hub).await? {
-            Some((holder, _)) => Err(locked(hub, &holder)),
-            None => Err(local(
-                ErrorKind::Conflict,
-                &key,
-                "the lock changed hands while being taken; try again",
-            )),
-        }
+    fn location(&self) -> String {
+        format!("s3://{}", self.bucket)
     }
+}
 
-    async fn renew(&self, hub: &str, lock: &LockInfo) -> Result<()> {
-        let key = self.key(hub, "lock.json");
-        match self.read_lock(hub).await? {
-            Some((current, etag)) if current.id == lock.id => {
-                let lease = lock.expires_at.saturating_sub(lock.created_at);
-                let renewed = LockInfo {
-                    expires_at: unix_now() + lease,
-                    ..current
-                };
-                let s3 = &self.provider.inner.clients.s3;
-                s3.put_object()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .if_match(&etag)
-                    .body(Self::body(&renewed))
-                    .send()
-                    .await
-                    .or_aws(&key)?;
-                Ok(())
-            }
-            Some((current, _)) => Err(locked(hub, &current)),
-            None => Err(local(
-                ErrorKind::NotFound,
-                &key,
-                format!("the lock of hub {hub} is gone; another run may have cleared it"),
-            )),
-        }
-    }
-
-    async fn unlock(&self, hub: &str, id: &str) -> Result<()> {
-        let key = self.key(hub, "lock.json");
-        match self.read_lock(hub).await? {
-            Some((current, etag)) if current.id == id => {
-                let s3 = &self.provider.inner.clients.s3;
-                s3.delete_object()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .if_match(&etag)
-                    .send()
-                    .await
-                    .or_aws(&key)?;
-                Ok(())
-            }
-            Some((current, _)) => Err(local(
-                ErrorKind::Conflict,
-                &key,
-                format!("hub {hub} is locked with id {}, not {id}", current.id),
-            )),
-            None => Err(local(
-                ErrorKind::NotFound,
-                &key,
-                format!("hub {hub} is not locked"),
-            )),
-        }
-    }
-
-    async fn current_lock(&self, hub: &str) -> Result<Option<LockInfo>> {
-        Ok(self.read_lock(hub).await?.map(|(lock, _)| lock))
+impl ObjectBacked for S3StateStore {
+    fn object_state_store(&self) -> &ObjectStateStore {
+        &self.store
     }
 }

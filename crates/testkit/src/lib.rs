@@ -9,6 +9,7 @@
 //! refuse it instead.
 //!
 //! Use [`conformance_suite!`] to get one `#[tokio::test]` per case.
+//! State stores have theirs in [`state`] ([`state_store_suite!`], [`object_store_suite!`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ use provider_core::sim::LatencyModel;
 use provider_core::spec::{BucketAccess, MachineSpec, ServiceAccountRef};
 use provider_core::validate::parse_taint;
 use provider_core::{Cloud, ErrorKind};
+
+pub mod state;
 
 /// A provider under test, with the [`Interrupter`] its builder was given
 /// (so a case can stop its multi-step creates half-way).

@@ -1,27 +1,160 @@
-//! State in a local directory: `<dir>/<hub>/state.json` and `lock.json`.
+//! State in a local directory: `<dir>/<hub>/state.json` and `lock.json`,
+//! kept by an [`ObjectStateStore`] over [`DirectoryObjects`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
-use super::{HubState, LockInfo, StateStore, locked_error as locked, unix_now};
+use super::memory::{content_version, has_version};
+use super::object::{Object, ObjectBacked, ObjectStateStore, ObjectStore, Outcome, Version};
 use crate::error::{Error, ErrorKind, Result};
 
 /// State kept in a directory (`.hubforge/state` beside the spec by default).
 #[derive(Debug, Clone)]
 pub struct LocalStateStore {
-    dir: PathBuf,
+    store: ObjectStateStore,
 }
 
 impl LocalStateStore {
     /// State under `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> LocalStateStore {
-        LocalStateStore { dir: dir.into() }
+        LocalStateStore {
+            store: ObjectStateStore::new(Arc::new(DirectoryObjects::new(dir)), ""),
+        }
+    }
+}
+
+impl ObjectBacked for LocalStateStore {
+    fn object_state_store(&self) -> &ObjectStateStore {
+        &self.store
+    }
+}
+
+/// Objects as files under a directory: key `a/b.json` is `<dir>/a/b.json`.
+///
+/// Every conditional change holds an exclusive file lock on the object's
+/// guard file (`b.guard` beside `b.json`) while it compares and changes,
+/// so it is one step for every thread and process on this machine. A file
+/// is replaced whole (written beside it, then renamed over it), so readers
+/// without the guard never see half of one. Versions are derived from the
+/// content, as S3's ETags are.
+#[derive(Debug, Clone)]
+pub struct DirectoryObjects {
+    dir: PathBuf,
+}
+
+impl DirectoryObjects {
+    /// Objects under `dir` (made when the first object is written).
+    pub fn new(dir: impl Into<PathBuf>) -> DirectoryObjects {
+        DirectoryObjects { dir: dir.into() }
     }
 
-    fn hub_dir(&self, hub: &str) -> PathBuf {
-        self.dir.join(hub)
+    /// The file of `key`; keys are relative paths without `.` or `..`.
+    fn path(&self, key: &str) -> Result<PathBuf> {
+        let parts: Vec<&str> = key.split('/').collect();
+        if parts
+            .iter()
+            .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\\'))
+        {
+            return Err(Error::new(
+                ErrorKind::Permanent,
+                "state",
+                format!("{key:?} is not a valid object key"),
+            ));
+        }
+        Ok(parts
+            .iter()
+            .fold(self.dir.clone(), |path, part| path.join(part)))
+    }
+
+    /// Under the object's guard: `change` the object if `holds` says the
+    /// condition holds for what is there now (`None`: no object).
+    fn swap(
+        &self,
+        key: &str,
+        holds: impl FnOnce(Option<&Vec<u8>>) -> bool,
+        change: Option<&[u8]>,
+    ) -> Result<Outcome> {
+        let path = self.path(key)?;
+        let dir = path.parent().expect("object files live in a directory");
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        let guard_path = path.with_extension("guard");
+        let guard = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&guard_path)
+            .map_err(|e| io_error(&guard_path, e))?;
+        guard.lock().map_err(|e| io_error(&guard_path, e))?;
+        if !holds(read_file(&path)?.as_ref()) {
+            return Ok(Outcome::ConditionFailed);
+        }
+        match change {
+            Some(body) => write_atomic(&path, body)?,
+            None => std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?,
+        }
+        drop(guard);
+        Ok(Outcome::Done)
+    }
+
+    /// Every object file below `dir`, as keys.
+    fn walk(dir: &Path, key: &str, keys: &mut Vec<String>) -> Result<()> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(dir, e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let child = format!("{key}{name}");
+            let kind = entry.file_type().map_err(|e| io_error(&entry.path(), e))?;
+            if kind.is_dir() {
+                Self::walk(&entry.path(), &format!("{child}/"), keys)?;
+            } else if kind.is_file() && !name.ends_with(".guard") && !name.contains(".tmp.") {
+                keys.push(child);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for DirectoryObjects {
+    async fn get(&self, key: &str) -> Result<Option<Object>> {
+        Ok(read_file(&self.path(key)?)?.map(|body| Object {
+            version: content_version(&body),
+            body,
+        }))
+    }
+
+    async fn create(&self, key: &str, body: &[u8]) -> Result<Outcome> {
+        self.swap(key, |current| current.is_none(), Some(body))
+    }
+
+    async fn replace(&self, key: &str, version: &Version, body: &[u8]) -> Result<Outcome> {
+        self.swap(key, |current| has_version(current, version), Some(body))
+    }
+
+    async fn delete(&self, key: &str, version: &Version) -> Result<Outcome> {
+        self.swap(key, |current| has_version(current, version), None)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        Self::walk(&self.dir, "", &mut keys)?;
+        keys.retain(|key| key.starts_with(prefix));
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn location(&self) -> String {
+        self.dir.display().to_string()
     }
 }
 
@@ -33,159 +166,39 @@ fn io_error(path: &Path, error: impl std::fmt::Display) -> Error {
     )
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| io_error(path, e)),
+        Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_error(path, e)),
     }
 }
 
-/// Write-then-rename: a crash leaves the old file or the new one, never half.
-fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let dir = path.parent().expect("state files live in a directory");
+/// Write-then-rename: a crash leaves the old file or the new one, never
+/// half. The temporary file's name is this process's and this write's own.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().expect("object files live in a directory");
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let temporary = path.with_extension(format!("tmp.{}", std::process::id()));
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| io_error(path, e))?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(
+        ".tmp.{}.{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let temporary = PathBuf::from(temporary);
     let mut file = std::fs::File::create(&temporary).map_err(|e| io_error(&temporary, e))?;
-    file.write_all(&bytes)
+    file.write_all(bytes)
         .and_then(|_| file.sync_all())
         .map_err(|e| io_error(&temporary, e))?;
     std::fs::rename(&temporary, path).map_err(|e| io_error(path, e))
-}
-
-impl LocalStateStore {
-    /// Runs `change` on the hub's lock as it is now, holding an exclusive
-    /// file lock on `lock.guard` meanwhile: every change of the lock (take,
-    /// take over, renew, release) is thereby a compare-and-swap against
-    /// what `change` read, whatever other threads and processes do. The
-    /// lock file itself is replaced whole (write, then rename), so readers
-    /// without the guard never see half of one.
-    fn swap_lock<T>(
-        &self,
-        hub: &str,
-        change: impl FnOnce(Option<LockInfo>) -> Result<(LockSwap, T)>,
-    ) -> Result<T> {
-        let dir = self.hub_dir(hub);
-        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-        let guard_path = dir.join("lock.guard");
-        let guard = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&guard_path)
-            .map_err(|e| io_error(&guard_path, e))?;
-        guard.lock().map_err(|e| io_error(&guard_path, e))?;
-        let path = dir.join("lock.json");
-        let (swap, out) = change(read_json::<LockInfo>(&path)?)?;
-        match swap {
-            LockSwap::Write(lock) => write_json_atomic(&path, &lock)?,
-            LockSwap::Remove => std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?,
-        }
-        drop(guard);
-        Ok(out)
-    }
-}
-
-/// What a lock change does to the lock file.
-enum LockSwap {
-    Write(LockInfo),
-    Remove,
-}
-
-#[async_trait]
-impl StateStore for LocalStateStore {
-    async fn read(&self, hub: &str) -> Result<Option<HubState>> {
-        read_json(&self.hub_dir(hub).join("state.json"))
-    }
-
-    async fn write(&self, state: &HubState) -> Result<()> {
-        let mut state = state.clone();
-        state.updated_at = unix_now();
-        write_json_atomic(&self.hub_dir(&state.hub).join("state.json"), &state)
-    }
-
-    async fn remove(&self, hub: &str) -> Result<()> {
-        let path = self.hub_dir(hub).join("state.json");
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&path, e)),
-            _ => Ok(()),
-        }
-    }
-
-    async fn hubs(&self) -> Result<Vec<String>> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error(&self.dir, e)),
-        };
-        let mut hubs: Vec<String> = entries
-            .filter_map(|entry| entry.ok())
-            .filter(|entry| {
-                entry.path().join("state.json").exists() || entry.path().join("lock.json").exists()
-            })
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            .collect();
-        hubs.sort();
-        Ok(hubs)
-    }
-
-    async fn lock(&self, hub: &str, request: &LockInfo) -> Result<Option<LockInfo>> {
-        self.swap_lock(hub, |current| match current {
-            None => Ok((LockSwap::Write(request.clone()), None)),
-            Some(holder) if holder.is_stale() => {
-                Ok((LockSwap::Write(request.clone()), Some(holder)))
-            }
-            Some(holder) => Err(locked(hub, &holder)),
-        })
-    }
-
-    async fn renew(&self, hub: &str, lock: &LockInfo) -> Result<()> {
-        self.swap_lock(hub, |current| match current {
-            Some(current) if current.id == lock.id => {
-                let lease = lock.expires_at.saturating_sub(lock.created_at);
-                let renewed = LockInfo {
-                    expires_at: unix_now() + lease,
-                    ..current
-                };
-                Ok((LockSwap::Write(renewed), ()))
-            }
-            Some(current) => Err(locked(hub, &current)),
-            None => Err(Error::new(
-                ErrorKind::NotFound,
-                "state",
-                format!("the lock of hub {hub} is gone; another run may have cleared it"),
-            )),
-        })
-    }
-
-    async fn unlock(&self, hub: &str, id: &str) -> Result<()> {
-        self.swap_lock(hub, |current| match current {
-            Some(current) if current.id == id => Ok((LockSwap::Remove, ())),
-            Some(current) => Err(Error::new(
-                ErrorKind::Conflict,
-                "state",
-                format!("hub {hub} is locked with id {}, not {id}", current.id),
-            )),
-            None => Err(Error::new(
-                ErrorKind::NotFound,
-                "state",
-                format!("hub {hub} is not locked"),
-            )),
-        })
-    }
-
-    async fn current_lock(&self, hub: &str) -> Result<Option<LockInfo>> {
-        read_json(&self.hub_dir(hub).join("lock.json"))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
+    use super::super::{HubState, LockInfo, StateStore};
     use super::*;
 
     fn store() -> (LocalStateStore, PathBuf) {
@@ -200,6 +213,18 @@ mod tests {
     fn rand_suffix() -> u32 {
         use rand::{Rng, SeedableRng};
         rand::rngs::StdRng::from_os_rng().random()
+    }
+
+    /// The lock or state file at `path`, as the store left it.
+    fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+        read_file(path)?
+            .map(|bytes| serde_json::from_slice(&bytes).map_err(|e| io_error(path, e)))
+            .transpose()
+    }
+
+    /// Puts `value` at `path` as another process would have left it.
+    fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+        write_atomic(path, &serde_json::to_vec_pretty(value).expect("serializes"))
     }
 
     #[tokio::test]

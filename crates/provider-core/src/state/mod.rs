@@ -7,8 +7,16 @@
 //!
 //! State is a record, not the truth: the engine always observes the cloud,
 //! and finds what it owns by tags if the state is lost.
+//!
+//! Every store is one [`ObjectStateStore`] over an [`ObjectStore`] — a few
+//! conditional object operations — so the lock algorithm and the rule that
+//! no state write is lost are written once: [`LocalStateStore`] keeps files
+//! in a directory ([`DirectoryObjects`]), the provider crates adapt S3, GCS
+//! and Azure Blob, and [`MemoryObjects`] is the reference for tests.
 
 mod local;
+mod memory;
+mod object;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,7 +26,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-pub use local::LocalStateStore;
+pub use local::{DirectoryObjects, LocalStateStore};
+pub use memory::MemoryObjects;
+pub use object::{Object, ObjectBacked, ObjectStateStore, ObjectStore, Outcome, Version};
 
 /// Version of the state file format.
 pub const STATE_VERSION: u32 = 1;
@@ -135,7 +145,10 @@ impl LockInfo {
 pub trait StateStore: Send + Sync {
     /// Reads a hub's state; `None` if there is none.
     async fn read(&self, hub: &str) -> Result<Option<HubState>>;
-    /// Replaces a hub's state atomically.
+    /// Replaces a hub's state atomically. A state follows the one whose
+    /// serial is one less: where another state is stored (another run wrote
+    /// since this one read), the write is refused with `Conflict` and
+    /// nothing is lost. Writing what is stored already succeeds.
     async fn write(&self, state: &HubState) -> Result<()>;
     /// Removes a hub's state (after a clean destroy).
     async fn remove(&self, hub: &str) -> Result<()>;
