@@ -8,7 +8,11 @@
 //! progress case, a provider without in-cluster pool creation is checked to
 //! refuse it instead.
 //!
-//! Use [`conformance_suite!`] to get one `#[tokio::test]` per case.
+//! Use [`conformance_suite!`] to get one `#[tokio::test]` per case; the
+//! cases live one file per resource group (`cluster`, `node_pool`,
+//! `bucket`, `identity`, `support`, `recovery`). A case that does not apply
+//! to a provider says so on stderr and passes; a case that must not run
+//! beside others ([`serial_turn`]) takes its turn.
 //! State stores have theirs in [`state`] ([`state_store_suite!`], [`object_store_suite!`]).
 
 use std::collections::BTreeMap;
@@ -16,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use provider_core::Cloud;
 use provider_core::catalog;
 use provider_core::engine::{Action, Step};
 use provider_core::interrupt::Interrupter;
@@ -23,11 +28,24 @@ use provider_core::names::{self, NameScope};
 use provider_core::operation::{Backoff, Operation, Progress, Waiter};
 use provider_core::provider::*;
 use provider_core::sim::LatencyModel;
-use provider_core::spec::{BucketAccess, MachineSpec, ServiceAccountRef};
+use provider_core::spec::MachineSpec;
 use provider_core::validate::parse_taint;
-use provider_core::{Cloud, ErrorKind};
 
+mod bucket;
+mod cluster;
+pub mod doubles;
+mod identity;
+mod node_pool;
+mod recovery;
 pub mod state;
+mod support;
+
+pub use bucket::*;
+pub use cluster::*;
+pub use identity::*;
+pub use node_pool::*;
+pub use recovery::*;
+pub use support::*;
 
 /// A provider under test, with the [`Interrupter`] its builder was given
 /// (so a case can stop its multi-step creates half-way).
@@ -58,6 +76,9 @@ pub struct Harness {
     pub interrupter: Interrupter,
     /// Logical hub name for this case.
     pub hub: String,
+    /// The region cases use, in the provider's own naming (Oregon:
+    /// `us-west-2`, `us-west1`, `westus2`).
+    pub region: String,
     scope: NameScope,
 }
 
@@ -76,16 +97,26 @@ impl Harness {
             NEXT_HUB.fetch_add(1, Ordering::Relaxed)
         );
         let scope = NameScope::known(provider.account_scope().await.expect("account scope"));
+        let region = catalog::resolve_region(provider.naming_cloud(), "us-west-2")
+            .expect("Oregon has a region on every cloud")
+            .name()
+            .to_string();
         Harness {
             provider,
             interrupter,
             hub,
+            region,
             scope,
         }
     }
 
     fn cloud(&self) -> Cloud {
         self.provider.naming_cloud()
+    }
+
+    /// Ends a case that does not apply to this provider, saying why.
+    pub fn skip(&self, why: &str) {
+        eprintln!("skipped on {}: {why}", self.provider.name());
     }
 
     /// Waits for an operation with short, seeded backoff.
@@ -124,7 +155,7 @@ impl Harness {
     pub fn cluster(&self) -> ClusterConfig {
         ClusterConfig {
             name: names::cluster(self.cloud(), &self.hub).expect("cluster name"),
-            region: "us-west-2".into(),
+            region: self.region.clone(),
             kubernetes_version: "1.30".into(),
             tags: self.tags(),
         }
@@ -159,7 +190,7 @@ impl Harness {
         BucketConfig {
             name: names::bucket(self.cloud(), &self.hub, logical, &self.scope)
                 .expect("bucket name"),
-            region: "us-west-2".into(),
+            region: self.region.clone(),
             versioning: true,
             delete_after_days: Some(7),
             tags: self.tags(),
@@ -226,651 +257,6 @@ fn waiter() -> Waiter {
     )
 }
 
-/// A cluster is created with what was asked, carries its ownership tags,
-/// is listed for its hub only, and is gone after delete.
-pub async fn cluster_lifecycle(h: Harness) {
-    let p = &h.provider;
-    let cluster = h.ready_cluster().await;
-    let state = p
-        .get_cluster(&cluster.name)
-        .await
-        .unwrap()
-        .expect("cluster exists after create");
-    assert_eq!(state.status, ResourceStatus::Ready);
-    assert_eq!(state.config.kubernetes_version, "1.30");
-    assert!(
-        owned_by(&state.config.tags, &h.hub),
-        "ownership tags: {:?}",
-        state.config.tags
-    );
-    assert_eq!(
-        state.config.tags.get("suite").map(String::as_str),
-        Some("conformance")
-    );
-    assert!(
-        state.endpoint.is_some() && state.oidc_issuer.is_some(),
-        "a ready cluster has an endpoint and an OIDC issuer"
-    );
-    let listed: Vec<String> = p
-        .list_clusters(&h.hub)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.config.name)
-        .collect();
-    assert_eq!(listed, vec![cluster.name.clone()]);
-    assert!(
-        p.list_clusters("some-other-hub")
-            .await
-            .unwrap()
-            .iter()
-            .all(|c| c.config.name != cluster.name)
-    );
-    h.remove_cluster(&cluster.name).await;
-    assert!(p.get_cluster(&cluster.name).await.unwrap().is_none());
-    assert!(p.list_clusters(&h.hub).await.unwrap().is_empty());
-}
-
-/// Creating what exists is an ensure: the hub's own resource is finished
-/// and returned, never copied; a resource by that name that is another
-/// hub's is refused with `AlreadyExists` and left as it is.
-pub async fn duplicates_are_ensured_and_foreign_names_refused(h: Harness) {
-    let p = &h.provider;
-    let cluster = h.ready_cluster().await;
-    h.wait(p.create_cluster(&cluster, &[]).await.unwrap()).await;
-    assert_eq!(p.list_clusters(&h.hub).await.unwrap().len(), 1);
-
-    let bucket = h.bucket("dup");
-    h.wait(p.create_bucket(&bucket).await.unwrap()).await;
-    h.wait(p.create_bucket(&bucket).await.unwrap()).await;
-    let identity = h.identity("dup");
-    h.wait(p.create_identity(&identity).await.unwrap()).await;
-    h.wait(p.create_identity(&identity).await.unwrap()).await;
-    assert_eq!(p.list_buckets(&h.hub).await.unwrap().len(), 1);
-    assert_eq!(p.list_identities(&h.hub).await.unwrap().len(), 1);
-
-    // The same names, claimed for another hub: refused, and nothing changes.
-    let foreign = |tags: &BTreeMap<String, String>| {
-        let mut tags = tags.clone();
-        tags.insert(TAG_CLUSTER.into(), format!("{}-other", h.hub));
-        tags
-    };
-    let refused = p
-        .create_cluster(
-            &ClusterConfig {
-                tags: foreign(&cluster.tags),
-                ..cluster.clone()
-            },
-            &[],
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(refused.kind(), &ErrorKind::AlreadyExists, "{refused}");
-    let refused = p
-        .create_bucket(&BucketConfig {
-            tags: foreign(&bucket.tags),
-            ..bucket.clone()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(refused.kind(), &ErrorKind::AlreadyExists, "{refused}");
-    let refused = p
-        .create_identity(&IdentityConfig {
-            tags: foreign(&identity.tags),
-            ..identity.clone()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(refused.kind(), &ErrorKind::AlreadyExists, "{refused}");
-    let kept = p.get_bucket(&bucket.name).await.unwrap().unwrap();
-    assert!(
-        owned_by(&kept.config.tags, &h.hub),
-        "{:?}",
-        kept.config.tags
-    );
-
-    h.wait(
-        p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
-            .await
-            .unwrap(),
-    )
-    .await;
-    h.wait(p.delete_identity(&identity.name).await.unwrap())
-        .await;
-    h.remove_cluster(&cluster.name).await;
-}
-
-/// A create stopped after its first cloud call (a 5xx, Ctrl-C or a killed
-/// process between two calls) leaves a resource that lists as the hub's and
-/// reads as incomplete; creating it again finishes it. Held for a bucket
-/// and the node role, which are several calls on every cloud.
-pub async fn interrupted_creates_are_finished(h: Harness) {
-    let p = &h.provider;
-    let bucket = h.bucket("halfway");
-    h.interrupter.arm("bucket", 1);
-    let stopped = p.create_bucket(&bucket).await.err();
-    assert!(
-        !h.interrupter.is_armed(),
-        "the provider never reported a create step to its interrupter: wire the harness's interrupter through the provider's builder"
-    );
-    let stopped = stopped.expect("the interrupted create reports an error");
-    assert!(stopped.is_temporary(), "{stopped}");
-    assert!(
-        p.list_buckets(&h.hub)
-            .await
-            .unwrap()
-            .iter()
-            .any(|b| b.config.name == bucket.name),
-        "after its first call the bucket is already recognisable as the hub's"
-    );
-    let half = p.get_bucket(&bucket.name).await.unwrap().unwrap();
-    assert!(
-        matches!(half.status, ResourceStatus::Incomplete(_)),
-        "a half-made bucket reads as incomplete, not {:?}",
-        half.status
-    );
-    h.wait(p.create_bucket(&bucket).await.unwrap()).await;
-    let done = p.get_bucket(&bucket.name).await.unwrap().unwrap();
-    assert_eq!(done.status, ResourceStatus::Ready);
-    assert_eq!(
-        (done.config.versioning, done.config.delete_after_days),
-        (bucket.versioning, bucket.delete_after_days)
-    );
-    assert_eq!(done.config.tags, bucket.tags);
-    h.wait(
-        p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
-            .await
-            .unwrap(),
-    )
-    .await;
-
-    let outline = HubOutline {
-        hub: h.hub.clone(),
-        region: "us-west-2".into(),
-        cluster: h.cluster().name,
-        has_buckets: false,
-        tags: BTreeMap::new(),
-    };
-    let needs = p.supporting_resources(&outline);
-    let role = needs
-        .iter()
-        .find(|n| n.config.kind == SupportKind::NodeRole)
-        .expect("every cloud has a node role or service account");
-    let mut made = Vec::new();
-    for need in needs.iter().filter(|n| role.after.contains(&n.config.kind)) {
-        h.wait(p.create_support(&need.config).await.unwrap()).await;
-        made.push(need);
-    }
-    h.interrupter.arm(SupportKind::NodeRole.as_str(), 1);
-    let stopped = p.create_support(&role.config).await.err();
-    assert!(
-        !h.interrupter.is_armed(),
-        "the node role's create reported no step"
-    );
-    assert!(stopped.expect("interrupted").is_temporary());
-    let half = p
-        .get_support(SupportKind::NodeRole, &role.config.name)
-        .await
-        .unwrap()
-        .expect("the half-made role exists");
-    assert!(
-        owned_by(&half.config.tags, &h.hub),
-        "{:?}",
-        half.config.tags
-    );
-    assert!(
-        matches!(half.status, ResourceStatus::Incomplete(_)),
-        "a role without its policies reads as incomplete, not {:?}",
-        half.status
-    );
-    h.wait(p.create_support(&role.config).await.unwrap()).await;
-    let done = p
-        .get_support(SupportKind::NodeRole, &role.config.name)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(done.status, ResourceStatus::Ready);
-    made.push(role);
-    for need in made.iter().rev() {
-        h.wait(
-            p.delete_support(need.config.kind, &need.config.name)
-                .await
-                .unwrap(),
-        )
-        .await;
-    }
-}
-
-/// Reading what does not exist is `None`; changing it is `NotFound`.
-pub async fn missing_resources(h: Harness) {
-    let p = &h.provider;
-    let cluster = h.cluster();
-    assert!(p.get_cluster(&cluster.name).await.unwrap().is_none());
-    assert_eq!(
-        p.delete_cluster(&cluster.name).await.unwrap_err().kind(),
-        &ErrorKind::NotFound
-    );
-    assert_eq!(
-        p.update_cluster(&cluster).await.unwrap_err().kind(),
-        &ErrorKind::NotFound
-    );
-    assert_eq!(
-        p.create_node_pool(&cluster.name, &h.pool("core"))
-            .await
-            .unwrap_err()
-            .kind(),
-        &ErrorKind::NotFound
-    );
-    let bucket = h.bucket("nothing");
-    assert!(p.get_bucket(&bucket.name).await.unwrap().is_none());
-    assert_eq!(
-        p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
-            .await
-            .unwrap_err()
-            .kind(),
-        &ErrorKind::NotFound
-    );
-    let identity = h.identity("nobody");
-    assert!(p.get_identity(&identity.name).await.unwrap().is_none());
-    assert_eq!(
-        p.delete_identity(&identity.name).await.unwrap_err().kind(),
-        &ErrorKind::NotFound
-    );
-}
-
-/// A pool has the instance type, scaling, labels, taints and capacity type
-/// asked for; scaling changes in place; its machine type does not.
-pub async fn node_pool_lifecycle(h: Harness) {
-    let p = &h.provider;
-    let cluster = h.ready_cluster().await;
-    let pool = h.pool("user-small");
-    h.wait(p.create_node_pool(&cluster.name, &pool).await.unwrap())
-        .await;
-    let observed = p
-        .get_node_pool(&cluster.name, &pool.name)
-        .await
-        .unwrap()
-        .expect("pool exists after create");
-    assert_eq!(observed.status, ResourceStatus::Ready);
-    assert_eq!(observed.config.instance_type, pool.instance_type);
-    assert_eq!(
-        (
-            observed.config.min,
-            observed.config.max,
-            observed.config.spot
-        ),
-        (0, 5, true)
-    );
-    assert_eq!(observed.config.labels, pool.labels);
-    assert_eq!(observed.config.taints, pool.taints);
-
-    let mut scaled = pool.clone();
-    scaled.max = 20;
-    if p.capabilities().pool_labels_in_place {
-        scaled.labels.insert("team".into(), "climate".into());
-    }
-    h.wait(p.update_node_pool(&cluster.name, &scaled).await.unwrap())
-        .await;
-    let observed = p
-        .get_node_pool(&cluster.name, &pool.name)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(observed.config.max, 20);
-    assert_eq!(observed.config.labels, scaled.labels);
-
-    let mut bigger = scaled.clone();
-    bigger.instance_type = catalog::resolve_machine(
-        h.cloud(),
-        &MachineSpec {
-            cpu: 16,
-            memory_gib: 64,
-            gpu: None,
-        },
-    )
-    .unwrap()
-    .name;
-    let refused = p
-        .update_node_pool(&cluster.name, &bigger)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(refused.kind(), ErrorKind::Unsupported { .. }),
-        "a machine-type change must be refused in place: {refused}"
-    );
-
-    let listed: Vec<String> = p
-        .list_node_pools(&cluster.name)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.config.name)
-        .collect();
-    assert_eq!(listed, vec![pool.name.clone()]);
-    h.wait(p.delete_node_pool(&cluster.name, &pool.name).await.unwrap())
-        .await;
-    assert!(
-        p.get_node_pool(&cluster.name, &pool.name)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    h.remove_cluster(&cluster.name).await;
-}
-
-/// Where the cloud allows it, pools are created inside the cluster-create
-/// operation (one GKE/AKS operation, not several serialized ones);
-/// elsewhere asking for it is refused rather than silently dropped.
-pub async fn pools_with_the_cluster(h: Harness) {
-    let p = &h.provider;
-    let cluster = h.cluster();
-    let pools = [h.pool("core"), h.pool("user")];
-    if p.capabilities().pools_in_cluster_create {
-        h.wait(p.create_cluster(&cluster, &pools).await.unwrap())
-            .await;
-        let listed = p.list_node_pools(&cluster.name).await.unwrap();
-        assert_eq!(listed.len(), 2);
-        assert!(listed.iter().all(|s| s.status == ResourceStatus::Ready));
-        h.remove_cluster(&cluster.name).await;
-    } else {
-        let refused = p.create_cluster(&cluster, &pools).await.unwrap_err();
-        assert!(
-            matches!(refused.kind(), ErrorKind::Unsupported { .. }),
-            "{refused}"
-        );
-        assert!(
-            p.get_cluster(&cluster.name).await.unwrap().is_none(),
-            "a refused create leaves nothing behind"
-        );
-    }
-}
-
-/// On clouds that run one operation per cluster, a second one is refused
-/// with a temporary `Conflict` while the first runs.
-pub async fn one_operation_per_cluster(h: Harness) {
-    let p = &h.provider;
-    let caps = p.capabilities();
-    if !(caps.one_operation_per_cluster && caps.operations_take_time) {
-        return;
-    }
-    let cluster = h.ready_cluster().await;
-    let first = p
-        .create_node_pool(&cluster.name, &h.pool("core"))
-        .await
-        .unwrap();
-    let second = p
-        .create_node_pool(&cluster.name, &h.pool("user"))
-        .await
-        .unwrap_err();
-    assert_eq!(second.kind(), &ErrorKind::Conflict, "{second}");
-    assert!(second.is_temporary());
-    h.wait(first).await;
-    h.wait(
-        p.create_node_pool(&cluster.name, &h.pool("user"))
-            .await
-            .unwrap(),
-    )
-    .await;
-    h.remove_cluster(&cluster.name).await;
-}
-
-/// Operations that take time say so while they run.
-pub async fn operations_report_progress(h: Harness) {
-    let p = &h.provider;
-    if !p.capabilities().operations_take_time {
-        return;
-    }
-    let cluster = h.cluster();
-    let operation = p.create_cluster(&cluster, &[]).await.unwrap();
-    assert_eq!(
-        p.get_cluster(&cluster.name).await.unwrap().unwrap().status,
-        ResourceStatus::Creating
-    );
-    let progress = h.wait(operation).await;
-    assert!(
-        !progress.is_empty(),
-        "a cluster create that takes time reports progress"
-    );
-    assert!(progress.iter().all(|p| !p.status.is_empty()));
-    h.remove_cluster(&cluster.name).await;
-}
-
-/// The Kubernetes version upgrades in place.
-pub async fn cluster_version_upgrade(h: Harness) {
-    let p = &h.provider;
-    if !p.capabilities().cluster_version_upgrade {
-        return;
-    }
-    let mut cluster = h.ready_cluster().await;
-    cluster.kubernetes_version = "1.31".into();
-    h.wait(p.update_cluster(&cluster).await.unwrap()).await;
-    let state = p.get_cluster(&cluster.name).await.unwrap().unwrap();
-    assert_eq!(
-        (state.config.kubernetes_version.as_str(), state.status),
-        ("1.31", ResourceStatus::Ready)
-    );
-    h.remove_cluster(&cluster.name).await;
-}
-
-/// A bucket keeps its versioning and lifecycle; both change in place.
-pub async fn bucket_lifecycle(h: Harness) {
-    let p = &h.provider;
-    let bucket = h.bucket("scratch");
-    h.wait(p.create_bucket(&bucket).await.unwrap()).await;
-    let state = p
-        .get_bucket(&bucket.name)
-        .await
-        .unwrap()
-        .expect("bucket exists after create");
-    assert_eq!(
-        (state.config.versioning, state.config.delete_after_days),
-        (true, Some(7))
-    );
-    assert!(state.empty);
-    assert!(
-        state
-            .url
-            .contains(bucket.name.split('/').next_back().unwrap()),
-        "{}",
-        state.url
-    );
-    let changed = BucketConfig {
-        versioning: false,
-        delete_after_days: Some(30),
-        ..bucket.clone()
-    };
-    h.wait(p.update_bucket(&changed).await.unwrap()).await;
-    let state = p.get_bucket(&bucket.name).await.unwrap().unwrap();
-    assert_eq!(
-        (state.config.versioning, state.config.delete_after_days),
-        (false, Some(30))
-    );
-    assert_eq!(p.list_buckets(&h.hub).await.unwrap().len(), 1);
-    h.wait(
-        p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert!(p.get_bucket(&bucket.name).await.unwrap().is_none());
-}
-
-/// An identity is bound to one service account and exactly the buckets
-/// granted; a grant of a bucket that does not exist is refused.
-pub async fn identity_binding(h: Harness) {
-    let p = &h.provider;
-    let cluster = h.ready_cluster().await;
-    let (scratch, persistent) = (h.bucket("scratch"), h.bucket("persistent"));
-    h.wait(p.create_bucket(&scratch).await.unwrap()).await;
-    h.wait(p.create_bucket(&persistent).await.unwrap()).await;
-    let identity = h.identity("users");
-    h.wait(p.create_identity(&identity).await.unwrap()).await;
-    let unbound = p
-        .get_identity(&identity.name)
-        .await
-        .unwrap()
-        .expect("identity exists after create");
-    assert!(unbound.binding.is_none() && !unbound.principal.is_empty());
-
-    let issuer = p
-        .get_cluster(&cluster.name)
-        .await
-        .unwrap()
-        .and_then(|c| c.oidc_issuer)
-        .expect("a ready cluster has an OIDC issuer");
-    let binding = IdentityBinding {
-        cluster: cluster.name.clone(),
-        issuer,
-        service_account: ServiceAccountRef {
-            namespace: "prod".into(),
-            name: "user-sa".into(),
-        },
-        grants: BTreeMap::from([
-            (scratch.name.clone(), BucketAccess::ReadWrite),
-            (persistent.name.clone(), BucketAccess::ReadOnly),
-        ]),
-    };
-    // A new identity propagates through the cloud's IAM before it can be
-    // trusted; the engine retries meanwhile, and so does this case.
-    h.wait(
-        h.eventually(|| p.bind_identity(&identity.name, &binding))
-            .await
-            .unwrap(),
-    )
-    .await;
-    let bound = p.get_identity(&identity.name).await.unwrap().unwrap();
-    assert_eq!(bound.binding.as_ref(), Some(&binding));
-
-    let mut wrong = binding.clone();
-    wrong
-        .grants
-        .insert(h.bucket("missing").name, BucketAccess::ReadOnly);
-    assert_eq!(
-        p.bind_identity(&identity.name, &wrong)
-            .await
-            .unwrap_err()
-            .kind(),
-        &ErrorKind::NotFound
-    );
-
-    let mut retagged = identity.clone();
-    retagged.tags.insert("team".into(), "climate".into());
-    h.wait(p.update_identity(&retagged).await.unwrap()).await;
-    let after = p.get_identity(&identity.name).await.unwrap().unwrap();
-    assert_eq!(after.config.tags, retagged.tags);
-    assert_eq!(
-        after.binding.as_ref(),
-        Some(&binding),
-        "retagging keeps the binding"
-    );
-
-    h.wait(p.delete_identity(&identity.name).await.unwrap())
-        .await;
-    assert!(p.get_identity(&identity.name).await.unwrap().is_none());
-    for bucket in [scratch, persistent] {
-        h.wait(
-            p.delete_bucket(&bucket.name, BucketDeletion::RefuseIfNotEmpty)
-                .await
-                .unwrap(),
-        )
-        .await;
-    }
-    h.remove_cluster(&cluster.name).await;
-}
-
-/// The supporting resources a provider asks for can be created in their
-/// order, are tagged and listed for the hub, retagged in place, and refuse
-/// deletion while the cluster uses them; they go in reverse order.
-pub async fn supporting_resources(h: Harness) {
-    let p = &h.provider;
-    let cluster_name = h.cluster().name;
-    let tags = BTreeMap::from([("suite".to_string(), "conformance".to_string())]);
-    let outline = HubOutline {
-        hub: h.hub.clone(),
-        region: "us-west-2".into(),
-        cluster: cluster_name,
-        has_buckets: true,
-        tags,
-    };
-    let needs = p.supporting_resources(&outline);
-    assert!(
-        needs.iter().all(|n| owned_by(&n.config.tags, &h.hub)),
-        "supporting resources carry the ownership tags"
-    );
-    let (before, after): (Vec<&SupportRequirement>, Vec<&SupportRequirement>) =
-        needs.iter().partition(|n| !n.after_cluster);
-    let mut created: Vec<SupportKind> = Vec::new();
-    for need in &before {
-        assert!(
-            need.after.iter().all(|k| created.contains(k)),
-            "{:?} is listed before what it needs",
-            need.config.kind
-        );
-        h.wait(p.create_support(&need.config).await.unwrap()).await;
-        created.push(need.config.kind);
-    }
-    if let Some(first) = before.first() {
-        let mut retagged = first.config.clone();
-        retagged.tags.insert("team".into(), "climate".into());
-        h.wait(p.update_support(&retagged).await.unwrap()).await;
-        let observed = p
-            .get_support(first.config.kind, &first.config.name)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(observed.config.tags, retagged.tags);
-    }
-    // What needs the cluster is refused until the cluster exists.
-    if let Some(need) = after.first() {
-        let refused = p.create_support(&need.config).await.unwrap_err();
-        assert!(
-            refused.is_temporary() || refused.kind() == &ErrorKind::NotFound,
-            "{refused}"
-        );
-    }
-    let cluster = h.ready_cluster().await;
-    for need in &after {
-        h.wait(p.create_support(&need.config).await.unwrap()).await;
-    }
-    let listed = p.list_support(&h.hub).await.unwrap();
-    assert_eq!(listed.len(), needs.len());
-    assert!(listed.iter().all(|s| s.status == ResourceStatus::Ready));
-    // While a cluster depends on them, what the cluster needs cannot go.
-    if let Some(need) = before
-        .iter()
-        .find(|n| n.needed_by.contains(&ResourceClass::Cluster))
-    {
-        let refused = p
-            .delete_support(need.config.kind, &need.config.name)
-            .await
-            .unwrap_err();
-        assert_eq!(refused.kind(), &ErrorKind::Conflict, "{refused}");
-    }
-    for need in after.iter().rev() {
-        h.wait(
-            p.delete_support(need.config.kind, &need.config.name)
-                .await
-                .unwrap(),
-        )
-        .await;
-    }
-    h.remove_cluster(&cluster.name).await;
-    for need in before.iter().rev() {
-        h.wait(
-            p.delete_support(need.config.kind, &need.config.name)
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert!(
-            p.get_support(need.config.kind, &need.config.name)
-                .await
-                .unwrap()
-                .is_none()
-        );
-    }
-}
-
 /// How long the sim takes for `action` under `model` at `time_scale`: with
 /// [`provider_core::engine::Plan::critical_path`], the wall time a perfect
 /// executor needs for a plan on the sim.
@@ -902,7 +288,8 @@ pub fn sim_latency(model: &LatencyModel, action: &Action, time_scale: f64) -> Du
 
 /// Generates one `#[tokio::test]` per conformance case. `$provider` is an
 /// expression giving an `Arc<dyn Provider>` or a [`Subject`], evaluated
-/// once per case.
+/// once per case. Every case is listed here, once: a provider's suite runs
+/// them all, and a case that does not apply to it skips itself, saying so.
 #[macro_export]
 macro_rules! conformance_suite {
     ($provider:expr) => {
@@ -910,9 +297,13 @@ macro_rules! conformance_suite {
             cluster_lifecycle, duplicates_are_ensured_and_foreign_names_refused, missing_resources,
             node_pool_lifecycle, pools_with_the_cluster, one_operation_per_cluster,
             operations_report_progress, cluster_version_upgrade, bucket_lifecycle,
-            identity_binding, supporting_resources, interrupted_creates_are_finished);
+            identity_binding, interrupted_creates_are_finished;
+            serial: supporting_resources);
     };
     (@cases $provider:expr; $($case:ident),*) => {
+        $crate::conformance_suite!(@cases $provider; $($case),*; serial:);
+    };
+    (@cases $provider:expr; $($case:ident),*; serial: $($serial:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
@@ -920,7 +311,24 @@ macro_rules! conformance_suite {
                 $crate::$case(harness).await;
             }
         )*
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $serial() {
+                let _turn = $crate::serial_turn().await;
+                let harness = $crate::Harness::new($provider, "cf").await;
+                $crate::$serial(harness).await;
+            }
+        )*
     };
+}
+
+/// Cases that register what some emulators keep one of per account (moto
+/// gives every EKS cluster the same OIDC issuer, so only one provider for
+/// it can exist) take turns: with each other, and with a provider's own
+/// tests that hold this turn too.
+pub async fn serial_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
 }
 
 /// The cases that hold whatever the provider's capabilities, for runs that
