@@ -1,6 +1,7 @@
 //! Cloud-agnostic core of hubforge.
 //!
 //! - [`spec`]: the portable hub spec, parsed strictly from YAML, TOML or JSON.
+//! - [`problem`]: what is wrong with a spec, at which field.
 //! - [`validate`]: every problem in a spec, each with its field path.
 //! - [`names`]: physical cloud names derived from logical spec names.
 //! - [`catalog`]: portable machine shapes and regions resolved per cloud.
@@ -30,6 +31,7 @@ pub mod interrupt;
 pub mod layer;
 pub mod names;
 pub mod operation;
+pub mod problem;
 pub mod provider;
 pub mod ratelimit;
 pub mod retry;
@@ -41,6 +43,7 @@ pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};
 pub use operation::{Backoff, Cancellation, Operation, OperationStatus, Progress, Waiter};
+pub use problem::Problem;
 pub use provider::{BucketOps, Capabilities, ClusterOps, IdentityOps, NodePoolOps, Provider};
 pub use spec::{Cloud, HubClusterSpec, ProviderKind};
-pub use validate::{Problem, validate};
+pub use validate::{ValidSpec, validate};

@@ -16,7 +16,7 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::validate::Problem;
+use crate::problem::Problem;
 
 /// A whole hub cluster: the Kubernetes cluster, its node pools, buckets and
 /// workload identities.

@@ -11,39 +11,7 @@ use crate::catalog;
 use crate::names::{self, NameKind, NameScope};
 use crate::spec::{Cloud, HubClusterSpec, NodePoolSpec, ProviderKind};
 
-/// One thing wrong with a spec.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Problem {
-    /// Field path, such as `node_pools[2].max`; empty for the whole file.
-    pub path: String,
-    /// What is wrong and how to fix it.
-    pub message: String,
-}
-
-impl Problem {
-    /// A problem at `path`.
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-
-    /// A problem with the file as a whole.
-    pub fn root(message: impl Into<String>) -> Problem {
-        Problem::new("", message)
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
+pub use crate::problem::Problem;
 
 /// The clouds whose rules a spec must meet: the chosen one, the one the sim
 /// imitates, or all three for a plain `provider: sim` (so that a spec that
@@ -78,6 +46,36 @@ pub fn spec_name_scope(spec: &HubClusterSpec, cloud: Cloud) -> NameScope {
 }
 
 /// Every problem in `spec`; empty means valid.
+/// A spec that passed validation: what the graph builder takes, so the
+/// type says the checks ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSpec(HubClusterSpec);
+
+impl ValidSpec {
+    /// Checks `spec`: every problem, or the spec as valid.
+    pub fn check(spec: &HubClusterSpec) -> std::result::Result<ValidSpec, Vec<Problem>> {
+        let problems = validate(spec);
+        if problems.is_empty() {
+            Ok(ValidSpec(spec.clone()))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &HubClusterSpec {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ValidSpec {
+    type Target = HubClusterSpec;
+    fn deref(&self) -> &HubClusterSpec {
+        &self.0
+    }
+}
+
+/// Every problem in `spec`, each with its field path.
 pub fn validate(spec: &HubClusterSpec) -> Vec<Problem> {
     let mut out = Problems::default();
     let clouds = target_clouds(spec);

@@ -7,8 +7,8 @@ use crate::error::{Error, ErrorKind, Result};
 pub use crate::id::NodeId;
 use crate::names::{self, NameScope};
 use crate::provider::*;
-use crate::spec::{Cloud, HubClusterSpec, ProviderKind};
-use crate::validate::{self, parse_taint};
+use crate::spec::{Cloud, ProviderKind};
+use crate::validate::{ValidSpec, parse_taint};
 
 /// What a node should be in the cloud.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,27 +71,14 @@ pub struct DesiredGraph {
 }
 
 impl DesiredGraph {
-    /// Builds the graph of `spec` for `provider`. The spec must validate;
-    /// `scope` is the provider's account scope (for global names).
+    /// Builds the graph of a validated `spec` for `provider`; `scope` is
+    /// the provider's account scope (for global names).
     pub fn build(
-        spec: &HubClusterSpec,
+        spec: &ValidSpec,
         provider: &dyn Provider,
         scope: &NameScope,
     ) -> Result<DesiredGraph> {
-        let problems = validate::validate(spec);
-        if let Some(first) = problems.first() {
-            return Err(Error::new(
-                ErrorKind::InvalidSpec {
-                    path: first.path.clone(),
-                    reason: first.message.clone(),
-                },
-                provider.name(),
-                format!(
-                    "the spec has {} problem(s); `hubforge validate` lists them all",
-                    problems.len()
-                ),
-            ));
-        }
+        let spec = spec.spec();
         let cloud = provider.naming_cloud();
         let hub = spec.name.as_str();
         let invalid = |path: &str, reason: String| {

@@ -45,6 +45,7 @@ use crate::ratelimit::RateLimitLayer;
 use crate::retry::{RetryLayer, RetryPolicy};
 use crate::spec::HubClusterSpec;
 use crate::state::{HubState, LockInfo, StateStore};
+use crate::validate::ValidSpec;
 
 /// Knobs of an engine.
 #[derive(Clone)]
@@ -177,10 +178,25 @@ impl Engine {
         &self.state
     }
 
-    /// The desired graph of `spec` on this provider.
+    /// The desired graph of `spec` on this provider; a spec that does not
+    /// validate is refused before any cloud call.
     pub async fn graph(&self, spec: &HubClusterSpec) -> Result<DesiredGraph> {
+        let valid = ValidSpec::check(spec).map_err(|problems| {
+            let first = &problems[0];
+            Error::new(
+                ErrorKind::InvalidSpec {
+                    path: first.path.clone(),
+                    reason: first.message.clone(),
+                },
+                self.provider.name(),
+                format!(
+                    "the spec has {} problem(s); `hubforge validate` lists them all",
+                    problems.len()
+                ),
+            )
+        })?;
         let scope = NameScope::known(self.reader.account_scope().await?);
-        DesiredGraph::build(spec, self.provider.as_ref(), &scope)
+        DesiredGraph::build(&valid, self.provider.as_ref(), &scope)
     }
 
     /// What apply would do; changes nothing and takes no lock.

@@ -15,7 +15,8 @@ fn graph(cloud: Cloud, version: &str) -> (DesiredGraph, PlanOptions) {
         ..HubClusterSpec::parse(REFERENCE, SpecFormat::Yaml).unwrap()
     };
     let sim = SimBuilder::new().imitate(Some(cloud)).build();
-    let graph = DesiredGraph::build(&spec, &sim, &NameScope::known(SIM_ACCOUNT)).unwrap();
+    let valid = crate::validate::ValidSpec::check(&spec).unwrap();
+    let graph = DesiredGraph::build(&valid, &sim, &NameScope::known(SIM_ACCOUNT)).unwrap();
     let options = PlanOptions {
         capabilities: sim.capabilities(),
         provider: "sim".into(),
