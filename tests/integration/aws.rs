@@ -1,7 +1,8 @@
 //! provider-aws against moto, the AWS emulator. `scripts/with-moto` starts
 //! it and sets HUBFORGE_MOTO_ENDPOINT (`scripts/test-all` does this).
 //! What hubforge made is checked with the SDK directly, not through
-//! hubforge's own reads.
+//! hubforge's own reads. Without an endpoint the tests skip, saying so,
+//! except in CI (`CI` set), where a missing emulator fails them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,15 +18,78 @@ use serde_json::Value;
 use super::engine_cli::Workspace;
 use super::{example, stderr, stdout};
 
+/// Ends the test at once when there is no moto to run it against (see
+/// [`moto_endpoint`]).
+macro_rules! require_moto {
+    () => {
+        if $crate::aws::moto_endpoint().is_none() {
+            return;
+        }
+    };
+}
+
 mod ensure;
 mod leftovers;
 
 const REGION: &str = "us-west-2";
 
+/// How to start moto, for the messages of tests that need it.
+const START_MOTO: &str = "run the tests through scripts/with-moto (scripts/test-all does), which installs moto into .venv, starts it on a free port and sets HUBFORGE_MOTO_ENDPOINT";
+
+/// Whether a test that needs moto runs: with the endpoint `endpoint`
+/// (HUBFORGE_MOTO_ENDPOINT) it does; without one it is skipped, unless
+/// `ci` (the `CI` variable) says this is CI, where a missing emulator is a
+/// failure.
+fn moto_decision(endpoint: Option<String>, ci: Option<String>) -> Result<Option<String>, String> {
+    let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    if set(&endpoint) {
+        return Ok(endpoint);
+    }
+    let ci = set(&ci) && !matches!(ci.as_deref().map(str::trim), Some("false" | "0"));
+    match ci {
+        true => Err(format!(
+            "CI is set and HUBFORGE_MOTO_ENDPOINT is not: the AWS tests need moto; {START_MOTO}"
+        )),
+        false => Ok(None),
+    }
+}
+
+/// The moto endpoint, or `None` (the test is skipped, and says so) when
+/// none is given and this is not CI; in CI a missing one fails the test.
+fn moto_endpoint() -> Option<String> {
+    let var = |name| std::env::var(name).ok();
+    match moto_decision(var("HUBFORGE_MOTO_ENDPOINT"), var("CI")) {
+        Ok(Some(endpoint)) => Some(endpoint),
+        Ok(None) => {
+            eprintln!("skipped: no moto endpoint (HUBFORGE_MOTO_ENDPOINT is unset); {START_MOTO}");
+            None
+        }
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// The moto endpoint, in a test that [`require_moto`] let through.
 fn moto() -> String {
-    std::env::var("HUBFORGE_MOTO_ENDPOINT").expect(
-        "the AWS tests need moto: run them through scripts/with-moto (scripts/test-all does)",
-    )
+    moto_endpoint().expect("the test required moto")
+}
+
+#[test]
+fn without_moto_the_tests_skip_except_in_ci() {
+    let some = |v: &str| Some(v.to_string());
+    assert_eq!(
+        moto_decision(some("http://127.0.0.1:5000"), some("true")),
+        Ok(some("http://127.0.0.1:5000"))
+    );
+    assert_eq!(moto_decision(None, None), Ok(None));
+    assert_eq!(moto_decision(some(""), None), Ok(None));
+    assert_eq!(moto_decision(None, some("false")), Ok(None));
+    for ci in ["true", "1"] {
+        let error = moto_decision(None, some(ci)).unwrap_err();
+        assert!(
+            error.contains("scripts/with-moto") && error.contains("HUBFORGE_MOTO_ENDPOINT"),
+            "{error}"
+        );
+    }
 }
 
 fn builder(subnets: Vec<String>) -> AwsBuilder {
@@ -112,7 +176,10 @@ async fn conformance_provider() -> testkit::Subject {
 static ISSUER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 mod conformance {
-    testkit::conformance_suite!(@cases super::conformance_provider().await;
+    testkit::conformance_suite!(@cases match super::moto_endpoint() {
+            Some(_) => super::conformance_provider().await,
+            None => return,
+        };
         cluster_lifecycle, duplicates_are_ensured_and_foreign_names_refused, missing_resources, node_pool_lifecycle,
         pools_with_the_cluster, one_operation_per_cluster, operations_report_progress,
         cluster_version_upgrade, bucket_lifecycle, identity_binding,
@@ -124,6 +191,7 @@ mod conformance {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn supporting_resources() {
+        require_moto!();
         let _turn = super::ISSUER.lock().await;
         testkit::supporting_resources(
             testkit::Harness::new(super::conformance_provider().await, "cf").await,
@@ -172,6 +240,7 @@ fn decode(document: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_hub_is_built_as_specified_and_leaves_nothing_behind() {
+    require_moto!();
     let _turn = ISSUER.lock().await;
     let hub = "refhub";
     let spec = reference(hub);
@@ -536,6 +605,7 @@ fn aws_env(command: &mut std::process::Command) -> &mut std::process::Command {
 
 #[test]
 fn cli_applies_the_reference_hub_on_aws_with_the_progress_view() {
+    require_moto!();
     let _turn = ISSUER.blocking_lock();
     let ws = Workspace::new("aws-cli");
     let text = std::fs::read_to_string(example("reference-hub-aws.yaml"))
@@ -633,6 +703,7 @@ fn cli_applies_the_reference_hub_on_aws_with_the_progress_view() {
 
 #[test]
 fn two_processes_contend_for_the_s3_state_lock() {
+    require_moto!();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -691,6 +762,7 @@ fn two_processes_contend_for_the_s3_state_lock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_nodes_sit_behind_a_nat_gateway_and_leave_nothing_behind() {
+    require_moto!();
     let _turn = ISSUER.lock().await;
     let hub = "privhub";
     let mut spec = reference(hub);
@@ -820,6 +892,7 @@ async fn private_nodes_sit_behind_a_nat_gateway_and_leave_nothing_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emptying_a_bucket_names_the_objects_s3_will_not_delete() {
+    require_moto!();
     use aws_sdk_s3::types::{
         ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHoldStatus,
     };
