@@ -21,7 +21,7 @@ use provider_core::{ErrorKind, Result};
 
 use crate::error::{AwsResult, Intent, PROVIDER, every, local};
 use crate::fresh::Principal;
-use crate::{AwsProvider, adopt};
+use crate::{AwsProvider, made_or_adopted};
 
 /// The control-plane logs a hub operator needs to answer "who did what".
 const LOGS: [LogType; 3] = [LogType::Api, LogType::Audit, LogType::Authenticator];
@@ -51,6 +51,12 @@ pub(crate) fn status_of(status: Option<&ClusterStatus>) -> ResourceStatus {
         Some(other) => ResourceStatus::Failed(other.as_str().to_string()),
         None => ResourceStatus::Failed("no status".into()),
     }
+}
+
+/// The messages EKS gives (an update's errors, a node group's health
+/// issues), in one line.
+pub(crate) fn joined<'a>(messages: impl Iterator<Item = Option<&'a str>>) -> String {
+    messages.flatten().collect::<Vec<_>>().join("; ")
 }
 
 /// A running update (`describe_update`) as an operation status.
@@ -278,13 +284,7 @@ impl AwsProvider {
                     .or_aws(&resource)?;
                 let update = out.update();
                 let errors = update
-                    .map(|u| {
-                        u.errors()
-                            .iter()
-                            .filter_map(|e| e.error_message())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
+                    .map(|u| joined(u.errors().iter().map(|e| e.error_message())))
                     .unwrap_or_default();
                 Ok(update_status(update.and_then(|u| u.status()), errors))
             }
@@ -388,21 +388,12 @@ impl ClusterOps for AwsProvider {
             name,
             self.inner.fresh.age(&[Principal::Role(role_name)]),
         );
-        match created {
-            Ok(_) => {}
-            // An earlier run made it: this hub's is waited for.
-            Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
-                let existing = self.describe_cluster(name).await?.ok_or(error)?;
-                let found = self.cluster_state(&existing);
-                adopt(
-                    "cluster",
-                    name,
-                    &(found.config.tags, found.status),
-                    &config.tags,
-                )?;
-            }
-            Err(error) => return Err(error),
-        }
+        let read = || async {
+            let existing = self.describe_cluster(name).await?;
+            let found = existing.map(|c| self.cluster_state(&c));
+            Ok(found.map(|f| (f.config.tags, f.status)))
+        };
+        made_or_adopted("cluster", name, created, &config.tags, read).await?;
         Ok(Operation::pending(
             format!("create-cluster-{name}"),
             format!("cluster/{name}"),

@@ -111,14 +111,9 @@ impl AwsProvider {
             .as_ref()
             .and_then(policy::trusted_issuer)
             .unwrap_or_default();
-        let inline = iam
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(BUCKET_POLICY)
-            .send()
-            .await
-            .or_aws(name)
-            .optional()?;
+        let request = iam.get_role_policy().role_name(name);
+        let request = request.policy_name(BUCKET_POLICY);
+        let inline = request.send().await.or_aws(name).optional()?;
         let grants = inline
             .and_then(|p| policy::decode(p.policy_document()))
             .map(|p| policy::granted_buckets(&p))

@@ -178,17 +178,32 @@ pub(crate) fn same_or_refuse(
     ))
 }
 
-/// A resource a create found made already (by an earlier run, or by this
-/// one before an answer was lost): this very hub resource is waited for,
-/// unless it is going; anything else is refused, untouched.
-pub(crate) fn adopt(
+/// What a create that may have been made already answered: made now, or
+/// `AlreadyExists` (by an earlier run, or by this one before an answer was
+/// lost). Then `read` reads it (its tags and status): this very hub
+/// resource is waited for, unless it is going; anything else is refused,
+/// untouched.
+pub(crate) async fn made_or_adopted<T, F, Fut>(
     what: &str,
     name: &str,
-    found: &(std::collections::BTreeMap<String, String>, ResourceStatus),
+    created: Result<T>,
     desired: &std::collections::BTreeMap<String, String>,
-) -> Result<()> {
-    same_or_refuse(what, name, &found.0, desired)?;
-    if found.1 == ResourceStatus::Deleting {
+    read: F,
+) -> Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<
+            Output = Result<Option<(std::collections::BTreeMap<String, String>, ResourceStatus)>>,
+        >,
+{
+    let error = match created {
+        Ok(_) => return Ok(()),
+        Err(error) if error.kind() == &provider_core::ErrorKind::AlreadyExists => error,
+        Err(error) => return Err(error),
+    };
+    let (tags, status) = read().await?.ok_or(error)?;
+    same_or_refuse(what, name, &tags, desired)?;
+    if status == ResourceStatus::Deleting {
         return Err(error::local(
             provider_core::ErrorKind::Conflict,
             name,

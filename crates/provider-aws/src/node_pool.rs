@@ -17,9 +17,10 @@ use provider_core::tags::TagDiff;
 use provider_core::validate::Taint;
 use provider_core::{Cloud, ErrorKind, Result};
 
+use crate::cluster::joined;
 use crate::error::{AwsResult, Intent, PROVIDER, every, local};
 use crate::fresh::Principal;
-use crate::{AwsProvider, adopt};
+use crate::{AwsProvider, made_or_adopted};
 
 /// Instance families with NVIDIA GPUs, which need the NVIDIA AMI.
 const GPU_FAMILIES: &[&str] = &["g4dn", "g5", "g6", "g6e", "p3", "p4d", "p5"];
@@ -200,13 +201,7 @@ fn observed(group: &Nodegroup) -> Observed {
         ResourceStatus::Failed(reason) => {
             let issues = group
                 .health()
-                .map(|h| {
-                    h.issues()
-                        .iter()
-                        .filter_map(|i| i.message())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
+                .map(|h| joined(h.issues().iter().map(|i| i.message())))
                 .unwrap_or_default();
             ResourceStatus::Failed(format!("{reason}: {issues}"))
         }
@@ -274,21 +269,12 @@ impl NodePoolOps for AwsProvider {
                 name,
                 self.inner.fresh.age(&[Principal::Role(role_name)]),
             );
-        match created {
-            Ok(_) => {}
-            // An earlier run made it: this hub's is waited for.
-            Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
-                let existing = self.describe_nodegroup(cluster, name).await?.ok_or(error)?;
-                let found = self.pool_state(cluster, &existing);
-                adopt(
-                    "node group",
-                    name,
-                    &(found.config.tags, found.status),
-                    &config.tags,
-                )?;
-            }
-            Err(error) => return Err(error),
-        }
+        let read = || async {
+            let existing = self.describe_nodegroup(cluster, name).await?;
+            let found = existing.map(|g| self.pool_state(cluster, &g));
+            Ok(found.map(|f| (f.config.tags, f.status)))
+        };
+        made_or_adopted("node group", name, created, &config.tags, read).await?;
         Ok(Operation::pending(
             format!("create-nodegroup-{name}"),
             format!("node_pool/{cluster}/{name}"),

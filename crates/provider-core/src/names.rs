@@ -758,25 +758,17 @@ mod tests {
     fn supporting_names_are_derived_here_and_lead_back_to_their_hub() {
         let scope = NameScope::known("sub");
         let name = |cloud, kind| support(cloud, kind, "openscapes", &scope).unwrap();
-        assert_eq!(name(Cloud::Aws, SupportKind::Network), "openscapes-vpc");
-        assert_eq!(
-            name(Cloud::Aws, SupportKind::OidcProvider),
-            "openscapes-oidc"
-        );
-        assert_eq!(
-            name(Cloud::Aws, SupportKind::ClusterRole),
-            "openscapes-cluster"
-        );
-        assert_eq!(name(Cloud::Aws, SupportKind::NodeRole), "openscapes-node");
-        assert_eq!(name(Cloud::Gcp, SupportKind::NodeRole), "openscapes-node");
-        assert_eq!(
-            name(Cloud::Azure, SupportKind::NodeRole),
-            "openscapes-kubelet"
-        );
-        assert_eq!(
-            name(Cloud::Azure, SupportKind::ResourceGroup),
-            "openscapes-rg"
-        );
+        for (cloud, kind, expected) in [
+            (Cloud::Aws, SupportKind::Network, "openscapes-vpc"),
+            (Cloud::Aws, SupportKind::OidcProvider, "openscapes-oidc"),
+            (Cloud::Aws, SupportKind::ClusterRole, "openscapes-cluster"),
+            (Cloud::Aws, SupportKind::NodeRole, "openscapes-node"),
+            (Cloud::Gcp, SupportKind::NodeRole, "openscapes-node"),
+            (Cloud::Azure, SupportKind::NodeRole, "openscapes-kubelet"),
+            (Cloud::Azure, SupportKind::ResourceGroup, "openscapes-rg"),
+        ] {
+            assert_eq!(name(cloud, kind), expected, "{cloud:?} {kind:?}");
+        }
         assert_eq!(
             name(Cloud::Azure, SupportKind::StorageAccount),
             storage_account("openscapes", &scope).unwrap()
