@@ -94,6 +94,39 @@ fn without_moto_the_tests_skip_except_in_ci() {
     }
 }
 
+/// The sim imitating AWS needs what provider-aws needs around a hub: the
+/// same kinds, names, tags, properties and order (both take them from
+/// `provider_core::facts`). Needs no moto: the provider only answers.
+#[tokio::test]
+async fn the_sim_imitating_aws_needs_the_supporting_resources_provider_aws_needs() {
+    use provider_core::provider::{HubOutline, SupportOps};
+    use provider_core::sim::SimBuilder;
+    use provider_core::spec::Cloud;
+
+    let outline = HubOutline {
+        hub: "twinhub".into(),
+        region: REGION.into(),
+        cluster: "twinhub".into(),
+        has_buckets: true,
+        tags: BTreeMap::from([("team".to_string(), "hubs".to_string())]),
+    };
+    let provider = AwsBuilder::new()
+        .region(REGION)
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials(StaticCredentials::new("test", "test"))
+        .build()
+        .await
+        .expect("a provider");
+    let sim = SimBuilder::new().imitate(Some(Cloud::Aws)).build();
+    let aws_needs = provider.supporting_resources(&outline);
+    assert_eq!(sim.supporting_resources(&outline), aws_needs);
+    let kinds: Vec<&str> = aws_needs.iter().map(|n| n.config.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["network", "cluster_role", "node_role", "oidc_provider"]
+    );
+}
+
 fn builder(subnets: Vec<String>) -> AwsBuilder {
     AwsBuilder::new()
         .region(REGION)
