@@ -1,7 +1,8 @@
 //! provider-aws against moto, the AWS emulator. `scripts/with-moto` starts
 //! it and sets HUBFORGE_MOTO_ENDPOINT (`scripts/test-all` does this).
 //! What hubforge made is checked with the SDK directly, not through
-//! hubforge's own reads.
+//! hubforge's own reads. Without an endpoint the tests skip, saying so,
+//! except in CI (`CI` set), where a missing emulator fails them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,18 +15,116 @@ use provider_core::spec::{HubClusterSpec, SpecFormat};
 use provider_core::state::LocalStateStore;
 use serde_json::Value;
 
-use super::engine_cli::Workspace;
-use super::{example, stderr, stdout};
+use super::example;
 
+/// Ends the test at once when there is no moto to run it against (see
+/// [`moto_endpoint`]).
+macro_rules! require_moto {
+    () => {
+        if $crate::aws::moto_endpoint().is_none() {
+            return;
+        }
+    };
+}
+
+mod buckets;
+mod cli;
 mod ensure;
 mod leftovers;
+mod private_nodes;
 
 const REGION: &str = "us-west-2";
 
+/// How to start moto, for the messages of tests that need it.
+const START_MOTO: &str = "run the tests through scripts/with-moto (scripts/test-all does), which installs moto into .venv, starts it on a free port and sets HUBFORGE_MOTO_ENDPOINT";
+
+/// Whether a test that needs moto runs: with the endpoint `endpoint`
+/// (HUBFORGE_MOTO_ENDPOINT) it does; without one it is skipped, unless
+/// `ci` (the `CI` variable) says this is CI, where a missing emulator is a
+/// failure.
+fn moto_decision(endpoint: Option<String>, ci: Option<String>) -> Result<Option<String>, String> {
+    let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    if set(&endpoint) {
+        return Ok(endpoint);
+    }
+    let ci = set(&ci) && !matches!(ci.as_deref().map(str::trim), Some("false" | "0"));
+    match ci {
+        true => Err(format!(
+            "CI is set and HUBFORGE_MOTO_ENDPOINT is not: the AWS tests need moto; {START_MOTO}"
+        )),
+        false => Ok(None),
+    }
+}
+
+/// The moto endpoint, or `None` (the test is skipped, and says so) when
+/// none is given and this is not CI; in CI a missing one fails the test.
+fn moto_endpoint() -> Option<String> {
+    let var = |name| std::env::var(name).ok();
+    match moto_decision(var("HUBFORGE_MOTO_ENDPOINT"), var("CI")) {
+        Ok(Some(endpoint)) => Some(endpoint),
+        Ok(None) => {
+            eprintln!("skipped: no moto endpoint (HUBFORGE_MOTO_ENDPOINT is unset); {START_MOTO}");
+            None
+        }
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// The moto endpoint, in a test that [`require_moto`] let through.
 fn moto() -> String {
-    std::env::var("HUBFORGE_MOTO_ENDPOINT").expect(
-        "the AWS tests need moto: run them through scripts/with-moto (scripts/test-all does)",
-    )
+    moto_endpoint().expect("the test required moto")
+}
+
+#[test]
+fn without_moto_the_tests_skip_except_in_ci() {
+    let some = |v: &str| Some(v.to_string());
+    assert_eq!(
+        moto_decision(some("http://127.0.0.1:5000"), some("true")),
+        Ok(some("http://127.0.0.1:5000"))
+    );
+    assert_eq!(moto_decision(None, None), Ok(None));
+    assert_eq!(moto_decision(some(""), None), Ok(None));
+    assert_eq!(moto_decision(None, some("false")), Ok(None));
+    for ci in ["true", "1"] {
+        let error = moto_decision(None, some(ci)).unwrap_err();
+        assert!(
+            error.contains("scripts/with-moto") && error.contains("HUBFORGE_MOTO_ENDPOINT"),
+            "{error}"
+        );
+    }
+}
+
+/// The sim imitating AWS needs what provider-aws needs around a hub: the
+/// same kinds, names, tags, properties and order (both take them from
+/// `provider_core::facts`). Needs no moto: the provider only answers.
+#[tokio::test]
+async fn the_sim_imitating_aws_needs_the_supporting_resources_provider_aws_needs() {
+    use provider_core::provider::{HubOutline, SupportOps};
+    use provider_core::sim::SimBuilder;
+    use provider_core::spec::Cloud;
+
+    let outline = HubOutline {
+        hub: "twinhub".into(),
+        region: REGION.into(),
+        cluster: "twinhub".into(),
+        has_buckets: true,
+        tags: BTreeMap::from([("team".to_string(), "hubs".to_string())]),
+    };
+    let provider = AwsBuilder::new()
+        .region(REGION)
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials(StaticCredentials::new("test", "test"))
+        .build()
+        .await
+        .expect("a provider");
+    let sim = SimBuilder::new().imitate(Some(Cloud::Aws)).build();
+    let aws_needs = provider.supporting_resources(&outline);
+    assert_eq!(sim.supporting_resources(&outline), aws_needs);
+    let kinds: Vec<&str> = aws_needs.iter().map(|n| n.config.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["network", "cluster_role", "node_role", "oidc_provider"]
+    );
 }
 
 fn builder(subnets: Vec<String>) -> AwsBuilder {
@@ -112,7 +211,10 @@ async fn conformance_provider() -> testkit::Subject {
 static ISSUER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 mod conformance {
-    testkit::conformance_suite!(@cases super::conformance_provider().await;
+    testkit::conformance_suite!(@cases match super::moto_endpoint() {
+            Some(_) => super::conformance_provider().await,
+            None => return,
+        };
         cluster_lifecycle, duplicates_are_ensured_and_foreign_names_refused, missing_resources, node_pool_lifecycle,
         pools_with_the_cluster, one_operation_per_cluster, operations_report_progress,
         cluster_version_upgrade, bucket_lifecycle, identity_binding,
@@ -124,6 +226,7 @@ mod conformance {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn supporting_resources() {
+        require_moto!();
         let _turn = super::ISSUER.lock().await;
         testkit::supporting_resources(
             testkit::Harness::new(super::conformance_provider().await, "cf").await,
@@ -172,6 +275,7 @@ fn decode(document: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_hub_is_built_as_specified_and_leaves_nothing_behind() {
+    require_moto!();
     let _turn = ISSUER.lock().await;
     let hub = "refhub";
     let spec = reference(hub);
@@ -522,368 +626,4 @@ async fn reference_hub_is_built_as_specified_and_leaves_nothing_behind() {
             .any(|p| p.arn().unwrap().ends_with(&issuer))
     );
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn aws_env(command: &mut std::process::Command) -> &mut std::process::Command {
-    command
-        .env("AWS_ENDPOINT_URL", moto())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", REGION)
-        .env("HUBFORGE_AWS_EMULATOR", "moto")
-        .env_remove("AWS_PROFILE")
-}
-
-#[test]
-fn cli_applies_the_reference_hub_on_aws_with_the_progress_view() {
-    let _turn = ISSUER.blocking_lock();
-    let ws = Workspace::new("aws-cli");
-    let text = std::fs::read_to_string(example("reference-hub-aws.yaml"))
-        .unwrap()
-        .replace("name: openscapes\n", "name: clihub\n");
-    std::fs::write(&ws.spec, text).unwrap();
-    let apply = aws_env(&mut ws.command(&["apply", "--auto-approve"], 0.0))
-        .output()
-        .unwrap();
-    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
-    assert!(
-        stdout(&apply).contains("Plan: 15 to create"),
-        "{}",
-        stdout(&apply)
-    );
-    assert!(
-        stderr(&apply).contains("cluster (clihub): Creation complete"),
-        "{}",
-        stderr(&apply)
-    );
-    assert!(
-        stderr(&apply).contains("support/network (clihub-vpc): Creation complete"),
-        "{}",
-        stderr(&apply)
-    );
-
-    let output = aws_env(&mut ws.command(&["output", "--json"], 0.0))
-        .output()
-        .unwrap();
-    let outputs: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let kubeconfig = outputs["kubeconfig"].as_str().unwrap();
-    assert!(
-        kubeconfig.contains("certificate-authority-data: ") && kubeconfig.contains("command: aws"),
-        "{kubeconfig}"
-    );
-    assert!(
-        kubeconfig.contains(
-            "args: [eks, get-token, --cluster-name, clihub, --region, us-west-2, --output, json]"
-        ),
-        "{kubeconfig}"
-    );
-    assert_eq!(
-        outputs["identities"]["prod-users"]["annotations"]["eks.amazonaws.com/role-arn"],
-        "arn:aws:iam::123456789012:role/clihub-prod-users"
-    );
-    let file = ws.dir.join("kubeconfig");
-    std::fs::write(&file, kubeconfig).unwrap();
-    match std::process::Command::new("kubectl")
-        .args(["config", "view", "--kubeconfig"])
-        .arg(&file)
-        .args([
-            "-o",
-            "jsonpath={.users[0].user.exec.command} {.clusters[0].cluster.server}",
-        ])
-        .output()
-    {
-        Ok(view) => {
-            assert!(
-                view.status.success(),
-                "kubectl rejects the kubeconfig: {}",
-                stderr(&view)
-            );
-            let shown = stdout(&view);
-            assert!(
-                shown.starts_with("aws https://") && shown.contains(".eks.amazonaws.com"),
-                "{shown}"
-            );
-        }
-        Err(_) => {
-            eprintln!("kubectl is not installed here: the kubeconfig was checked by its text only")
-        }
-    }
-
-    let plan = aws_env(&mut ws.command(&["plan", "--detailed-exitcode"], 0.0))
-        .output()
-        .unwrap();
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&plan),
-        stderr(&plan)
-    );
-
-    let destroy = aws_env(&mut ws.command(&["destroy", "--auto-approve"], 0.0))
-        .output()
-        .unwrap();
-    assert_eq!(destroy.status.code(), Some(0), "{}", stderr(&destroy));
-    assert!(
-        stderr(&destroy).contains("Leak check: nothing tagged for hub clihub remains."),
-        "{}",
-        stderr(&destroy)
-    );
-}
-
-#[test]
-fn two_processes_contend_for_the_s3_state_lock() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let bucket = format!("hubforge-state-{}", std::process::id());
-    runtime.block_on(async {
-        let s3 = s3(&sdk().await);
-        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
-            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
-            .build();
-        s3.create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(location)
-            .send()
-            .await
-            .unwrap();
-    });
-    // A sim hub (fast, local) whose state and lock live in S3.
-    let ws = Workspace::new("s3-lock");
-    let state = format!("s3://{bucket}/team");
-    let spawn = || {
-        aws_env(&mut ws.command(&["apply", "--auto-approve", "--state", &state], 0.003))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (first, second) = (spawn(), spawn());
-    let outputs = [
-        first.wait_with_output().unwrap(),
-        second.wait_with_output().unwrap(),
-    ];
-    let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
-    assert!(
-        codes.contains(&Some(0)) && codes.contains(&Some(1)),
-        "{codes:?}: {} / {}",
-        stderr(&outputs[0]),
-        stderr(&outputs[1])
-    );
-    let loser = outputs.iter().find(|o| o.status.code() == Some(1)).unwrap();
-    assert!(
-        stderr(loser).contains("hub openscapes is locked by"),
-        "{}",
-        stderr(loser)
-    );
-
-    let mut list = std::process::Command::new(env!("CARGO_BIN_EXE_hubforge"));
-    list.args(["state", "list", "--state", &state]);
-    let listed = aws_env(&mut list).output().unwrap();
-    let listed = stdout(&listed);
-    assert!(
-        listed.contains("openscapes: 15 resources") && !listed.contains("locked by"),
-        "{listed}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn private_nodes_sit_behind_a_nat_gateway_and_leave_nothing_behind() {
-    let _turn = ISSUER.lock().await;
-    let hub = "privhub";
-    let mut spec = reference(hub);
-    spec.aws = Some(provider_core::spec::AwsSettings {
-        subnets: vec![],
-        private_nodes: true,
-    });
-    let provider = AwsBuilder::new()
-        .region(REGION)
-        .endpoint_url(moto())
-        .credentials(StaticCredentials::new("test", "test"))
-        .emulator(true)
-        .private_nodes(true)
-        .build()
-        .await
-        .unwrap();
-    let (engine, dir) = applied(&spec, provider).await;
-
-    let sdk = sdk().await;
-    let (eks, ec2) = (
-        aws_sdk_eks::Client::new(&sdk),
-        aws_sdk_ec2::Client::new(&sdk),
-    );
-    let by_tag = |key: &str, value: &str| {
-        aws_sdk_ec2::types::Filter::builder()
-            .name(format!("tag:{key}"))
-            .values(value)
-            .build()
-    };
-    let vpc = ec2
-        .describe_vpcs()
-        .filters(by_tag("hubforge-cluster", hub))
-        .send()
-        .await
-        .unwrap();
-    let vpc_id = vpc.vpcs()[0].vpc_id().unwrap().to_string();
-    let in_vpc = aws_sdk_ec2::types::Filter::builder()
-        .name("vpc-id")
-        .values(&vpc_id)
-        .build();
-    let nats = ec2
-        .describe_nat_gateways()
-        .filter(in_vpc.clone())
-        .send()
-        .await
-        .unwrap();
-    let nat = nats
-        .nat_gateways()
-        .iter()
-        .find(|n| n.state().map(|s| s.as_str()) == Some("available"))
-        .expect("a NAT gateway");
-    let private = ec2
-        .describe_subnets()
-        .filters(in_vpc.clone())
-        .filters(by_tag("hubforge-subnet", "private"))
-        .send()
-        .await
-        .unwrap();
-    let private: Vec<String> = private
-        .subnets()
-        .iter()
-        .map(|s| s.subnet_id().unwrap().to_string())
-        .collect();
-    assert_eq!(private.len(), 2);
-    let tables = ec2
-        .describe_route_tables()
-        .filters(in_vpc.clone())
-        .filters(by_tag("Name", &format!("{hub}-vpc-private")))
-        .send()
-        .await
-        .unwrap();
-    let routes = tables.route_tables()[0].routes();
-    assert!(
-        routes
-            .iter()
-            .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")
-                && r.nat_gateway_id() == nat.nat_gateway_id()),
-        "{routes:?}"
-    );
-    for pool in ["core", "user-small", "user-gpu", "dask"] {
-        let group = eks
-            .describe_nodegroup()
-            .cluster_name(hub)
-            .nodegroup_name(pool)
-            .send()
-            .await
-            .unwrap();
-        let subnets = group.nodegroup().unwrap().subnets().to_vec();
-        assert!(
-            !subnets.is_empty() && subnets.iter().all(|s| private.contains(s)),
-            "{pool} runs in {subnets:?}, not only in {private:?}"
-        );
-    }
-    assert!(!engine.plan(&spec).await.unwrap().has_changes());
-
-    let (report, leaks) = engine.destroy(&spec, false).await.unwrap();
-    assert!(
-        report.succeeded() && leaks.leaks.is_empty(),
-        "{:?} {leaks:?}",
-        report.failed
-    );
-    let addresses = ec2
-        .describe_addresses()
-        .filters(by_tag("hubforge-cluster", hub))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        addresses.addresses().is_empty(),
-        "the NAT gateway's address is released"
-    );
-    let nats = ec2
-        .describe_nat_gateways()
-        .filter(by_tag("hubforge-cluster", hub))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        nats.nat_gateways()
-            .iter()
-            .all(|n| n.state().map(|s| s.as_str()) == Some("deleted")),
-        "{:?}",
-        nats.nat_gateways()
-    );
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn emptying_a_bucket_names_the_objects_s3_will_not_delete() {
-    use aws_sdk_s3::types::{
-        ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHoldStatus,
-    };
-    use provider_core::provider::{BucketConfig, BucketDeletion, BucketOps, resource_tags};
-
-    let provider = aws(vec![]).await;
-    let name = format!("lockhub-data-{}", std::process::id());
-    let config = BucketConfig {
-        name: name.clone(),
-        region: REGION.into(),
-        versioning: true,
-        delete_after_days: None,
-        tags: resource_tags("lockhub", "bucket--data", &BTreeMap::new()),
-    };
-    provider.create_bucket(&config).await.unwrap();
-    let s3 = s3(&sdk().await);
-    s3.put_object_lock_configuration()
-        .bucket(&name)
-        .object_lock_configuration(
-            ObjectLockConfiguration::builder()
-                .object_lock_enabled(ObjectLockEnabled::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    for (key, hold) in [
-        ("held.txt", ObjectLockLegalHoldStatus::On),
-        ("free.txt", ObjectLockLegalHoldStatus::Off),
-    ] {
-        s3.put_object()
-            .bucket(&name)
-            .key(key)
-            .body(b"data".to_vec().into())
-            .object_lock_legal_hold_status(hold)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    let error = provider
-        .delete_bucket(&name, BucketDeletion::DeleteObjects)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        error.kind(),
-        &provider_core::ErrorKind::PermissionDenied,
-        "{error}"
-    );
-    assert!(
-        error.message().contains("held.txt") && error.message().contains("AccessDenied"),
-        "{error}"
-    );
-    assert!(!error.message().contains("free.txt"), "{error}");
-    let left = s3
-        .list_object_versions()
-        .bucket(&name)
-        .send()
-        .await
-        .unwrap();
-    let keys: Vec<&str> = left.versions().iter().filter_map(|v| v.key()).collect();
-    assert_eq!(
-        keys,
-        ["held.txt"],
-        "the free object went, the held one stays"
-    );
 }

@@ -10,14 +10,18 @@ use aws_sdk_eks::operation::create_cluster::CreateClusterError;
 use aws_sdk_eks::types::{
     Cluster, ClusterStatus, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest,
 };
+use provider_core::error::ResultExt;
 use provider_core::names;
-use provider_core::operation::{Operation, OperationStatus, Progress};
+use provider_core::operation::{
+    Observed, Operation, OperationStatus, PollFn, Progress, Until, Watch,
+};
 use provider_core::provider::*;
-use provider_core::{Cloud, ErrorKind, Result};
+use provider_core::tags::{self, TagDiff, Tags};
+use provider_core::{ErrorKind, Result};
 
-use crate::error::{AwsResult, Intent, every, found, is_not_found, local, stale_tag_keys};
+use crate::error::{AwsResult, Intent, PROVIDER, every, local};
 use crate::fresh::Principal;
-use crate::{AwsProvider, Poller, adopt};
+use crate::{AwsProvider, made_or_adopted};
 
 /// The control-plane logs a hub operator needs to answer "who did what".
 const LOGS: [LogType; 3] = [LogType::Api, LogType::Audit, LogType::Authenticator];
@@ -49,6 +53,12 @@ pub(crate) fn status_of(status: Option<&ClusterStatus>) -> ResourceStatus {
     }
 }
 
+/// The messages EKS gives (an update's errors, a node group's health
+/// issues), in one line.
+pub(crate) fn joined<'a>(messages: impl Iterator<Item = Option<&'a str>>) -> String {
+    messages.flatten().collect::<Vec<_>>().join("; ")
+}
+
 /// A running update (`describe_update`) as an operation status.
 pub(crate) fn update_status(status: Option<&UpdateStatus>, errors: String) -> OperationStatus {
     match status {
@@ -70,16 +80,16 @@ pub(crate) fn update_status(status: Option<&UpdateStatus>, errors: String) -> Op
 
 impl AwsProvider {
     pub(crate) async fn describe_cluster(&self, name: &str) -> Result<Option<Cluster>> {
-        let out = found(
-            self.inner
-                .clients
-                .eks
-                .describe_cluster()
-                .name(name)
-                .send()
-                .await
-                .or_aws(name),
-        )?;
+        let out = self
+            .inner
+            .clients
+            .eks
+            .describe_cluster()
+            .name(name)
+            .send()
+            .await
+            .or_aws(name)
+            .optional()?;
         Ok(out.and_then(|o| o.cluster().cloned()))
     }
 
@@ -109,40 +119,22 @@ impl AwsProvider {
         }
     }
 
-    /// Polls a cluster until `done` says its status is final.
-    fn cluster_poller(&self, name: &str, gone_is_success: bool) -> Box<Poller> {
+    /// Watches a cluster until it is ready or gone; once gone, its
+    /// control-plane log group goes too (EKS leaves it behind).
+    fn cluster_watch(&self, name: &str, until: Until) -> PollFn {
         let (provider, name) = (self.clone(), name.to_string());
-        Poller::new(move || {
+        let watch = Watch::new(PROVIDER, name.clone(), "the cluster", "EKS", until);
+        watch.poll(move || {
             let (provider, name) = (provider.clone(), name.clone());
             async move {
-                Ok(match provider.describe_cluster(&name).await? {
-                    None if gone_is_success => {
-                        // EKS leaves the control-plane logs behind.
-                        provider.delete_log_group(&name).await?;
-                        OperationStatus::Succeeded
-                    }
-                    None => OperationStatus::Failed(local(
-                        ErrorKind::NotFound,
-                        &name,
-                        "the cluster disappeared",
-                    )),
-                    Some(cluster) => match (status_of(cluster.status()), gone_is_success) {
-                        (ResourceStatus::Ready, false) => OperationStatus::Succeeded,
-                        (ResourceStatus::Failed(reason), _) => OperationStatus::Failed(local(
-                            ErrorKind::Permanent,
-                            &name,
-                            format!("EKS reports the cluster {reason}"),
-                        )),
-                        _ => OperationStatus::Running(Progress {
-                            status: cluster
-                                .status()
-                                .map_or("UNKNOWN", |s| s.as_str())
-                                .to_string(),
-                            percent: None,
-                            retry_after: None,
-                        }),
-                    },
-                })
+                let cluster = provider.describe_cluster(&name).await?;
+                if cluster.is_none() && until == Until::Gone {
+                    provider.delete_log_group(&name).await?;
+                }
+                Ok(cluster.map(|c| {
+                    let word = c.status().map_or("UNKNOWN", |s| s.as_str());
+                    Observed::new(status_of(c.status()), word)
+                }))
             }
         })
     }
@@ -198,19 +190,16 @@ impl AwsProvider {
     /// Deletes the cluster's control-plane log group, if it is there.
     pub(crate) async fn delete_log_group(&self, cluster: &str) -> Result<()> {
         let name = log_group_name(cluster);
-        let deleted = self
-            .inner
+        self.inner
             .clients
             .logs
             .delete_log_group()
             .log_group_name(&name)
             .send()
             .await
-            .or_aws(&name);
-        match deleted {
-            Err(error) if !is_not_found(&error) => Err(error),
-            _ => Ok(()),
-        }
+            .or_aws(&name)
+            .optional()?;
+        Ok(())
     }
 
     /// Subnets for the cluster in the zones EKS named as `valid` when it
@@ -266,14 +255,14 @@ impl AwsProvider {
         cluster: &str,
         nodegroup: Option<&str>,
         update_id: &str,
-    ) -> Box<Poller> {
+    ) -> PollFn {
         let (provider, cluster, nodegroup, update_id) = (
             self.clone(),
             cluster.to_string(),
             nodegroup.map(str::to_string),
             update_id.to_string(),
         );
-        Poller::new(move || {
+        PollFn::new(move || {
             let (provider, cluster, nodegroup, update_id) = (
                 provider.clone(),
                 cluster.clone(),
@@ -295,13 +284,7 @@ impl AwsProvider {
                     .or_aws(&resource)?;
                 let update = out.update();
                 let errors = update
-                    .map(|u| {
-                        u.errors()
-                            .iter()
-                            .filter_map(|e| e.error_message())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
+                    .map(|u| joined(u.errors().iter().map(|e| e.error_message())))
                     .unwrap_or_default();
                 Ok(update_status(update.and_then(|u| u.status()), errors))
             }
@@ -316,40 +299,27 @@ impl AwsProvider {
         cluster: &str,
         nodegroup: Option<&str>,
         update: Option<&aws_sdk_eks::types::Update>,
-    ) -> Box<Poller> {
+    ) -> PollFn {
         if update.and_then(|u| u.status()) == Some(&UpdateStatus::Successful) {
-            return Poller::new(|| async { Ok(OperationStatus::Succeeded) });
+            return PollFn::succeeded();
         }
         let id = update.and_then(|u| u.id()).unwrap_or_default();
         self.update_poller(cluster, nodegroup, id)
     }
 
-    /// Replaces an EKS resource's tags with `tags`.
-    pub(crate) async fn retag_eks(
-        &self,
-        arn: &str,
-        current: &BTreeMap<String, String>,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<()> {
+    /// Changes an EKS resource's tags from `current` to `tags`.
+    pub(crate) async fn retag_eks(&self, arn: &str, current: &Tags, tags: &Tags) -> Result<()> {
         let eks = &self.inner.clients.eks;
-        let stale = stale_tag_keys(current, tags);
-        if !stale.is_empty() {
-            eks.untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .or_aws(arn)?;
-        }
-        if current != tags {
-            eks.tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(tags.clone().into_iter().collect()))
-                .send()
-                .await
-                .or_aws(arn)?;
-        }
-        Ok(())
+        let untag = |keys| async move {
+            let request = eks.untag_resource().resource_arn(arn);
+            request.set_tag_keys(Some(keys)).send().await.or_aws(arn)
+        };
+        let tag = |set: Tags| async move {
+            let request = eks.tag_resource().resource_arn(arn);
+            let set = Some(set.into_iter().collect());
+            request.set_tags(set).send().await.or_aws(arn)
+        };
+        TagDiff::between(current, tags).apply(untag, tag).await
     }
 }
 
@@ -378,7 +348,7 @@ impl ClusterOps for AwsProvider {
             .unwrap_or_else(|| name.to_string());
         let subnets = self.inner.subnet_ids(self, &hub, false).await?;
         let account = self.inner.account().await?;
-        let role_name = &names::supporting(Cloud::Aws, &hub)[0].1;
+        let role_name = &names::cluster_role(&hub);
         let role = self.inner.role_arn(&account, role_name);
         let logging = Logging::builder()
             .cluster_logging(
@@ -418,25 +388,16 @@ impl ClusterOps for AwsProvider {
             name,
             self.inner.fresh.age(&[Principal::Role(role_name)]),
         );
-        match created {
-            Ok(_) => {}
-            // An earlier run made it: this hub's is waited for.
-            Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
-                let existing = self.describe_cluster(name).await?.ok_or(error)?;
-                let found = self.cluster_state(&existing);
-                adopt(
-                    "cluster",
-                    name,
-                    &(found.config.tags, found.status),
-                    &config.tags,
-                )?;
-            }
-            Err(error) => return Err(error),
-        }
+        let read = || async {
+            let existing = self.describe_cluster(name).await?;
+            let found = existing.map(|c| self.cluster_state(&c));
+            Ok(found.map(|f| (f.config.tags, f.status)))
+        };
+        made_or_adopted("cluster", name, created, &config.tags, read).await?;
         Ok(Operation::pending(
             format!("create-cluster-{name}"),
             format!("cluster/{name}"),
-            self.cluster_poller(name, false),
+            Box::new(self.cluster_watch(name, Until::Ready)),
         ))
     }
 
@@ -481,8 +442,12 @@ impl ClusterOps for AwsProvider {
             .and_then(|u| u.id())
             .unwrap_or_default()
             .to_string();
-        let poller = self.started_update(name, None, update.update());
-        Ok(Operation::pending(id, format!("cluster/{name}"), poller))
+        let poll = self.started_update(name, None, update.update());
+        Ok(Operation::pending(
+            id,
+            format!("cluster/{name}"),
+            Box::new(poll),
+        ))
     }
 
     async fn delete_cluster(&self, name: &str) -> Result<Operation> {
@@ -497,22 +462,22 @@ impl ClusterOps for AwsProvider {
         Ok(Operation::pending(
             format!("delete-cluster-{name}"),
             format!("cluster/{name}"),
-            self.cluster_poller(name, true),
+            Box::new(self.cluster_watch(name, Until::Gone)),
         ))
     }
 
     async fn list_clusters(&self, hub: &str) -> Result<Vec<ClusterState>> {
         let names = every!(self.inner.clients.eks.list_clusters(), "eks").await?;
-        let mut owned = Vec::new();
-        for name in names {
-            if let Some(cluster) = self.describe_cluster(&name).await? {
-                let state = self.cluster_state(&cluster);
-                if owned_by(&state.config.tags, hub) {
-                    owned.push(state);
-                }
-            }
-        }
-        Ok(owned)
+        let owned = tags::owned(hub, names, |name| async move {
+            let cluster = self.describe_cluster(&name).await?;
+            Ok(cluster.map(|c| {
+                let state = self.cluster_state(&c);
+                let tags = state.config.tags.clone();
+                (state, tags)
+            }))
+        })
+        .await?;
+        Ok(owned.into_iter().map(|(state, _)| state).collect())
     }
 }
 

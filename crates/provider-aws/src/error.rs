@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use provider_core::error::ResultExt;
 use provider_core::{Error, ErrorKind};
 
 pub(crate) const PROVIDER: &str = "aws";
@@ -107,7 +108,9 @@ where
             " (IAM has not yet spread a role or OIDC provider hubforge just made; trying again)",
         );
     }
-    Error::new(kind, PROVIDER, shown).with_resource(resource)
+    Error::new(kind, PROVIDER, shown)
+        .with_resource(resource)
+        .with_source(error)
 }
 
 /// The core kind for an AWS error code and HTTP status; `fresh` as for
@@ -276,30 +279,10 @@ where
     }
 }
 
-/// Tag keys on a resource that the wanted tags no longer have.
-pub(crate) fn stale_tag_keys(
-    current: &std::collections::BTreeMap<String, String>,
-    wanted: &std::collections::BTreeMap<String, String>,
-) -> Vec<String> {
-    current
-        .keys()
-        .filter(|k| !wanted.contains_key(*k))
-        .cloned()
-        .collect()
-}
-
-/// Whether the error says the thing does not exist.
-pub(crate) fn is_not_found(error: &Error) -> bool {
-    error.kind() == &ErrorKind::NotFound
-}
-
-/// `Ok(None)` for "not found", the value otherwise.
+/// `Ok(None)` for "not found", the value otherwise: the S3 state store's
+/// name for [`ResultExt::optional`], which everything else here uses.
 pub(crate) fn found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(error) if is_not_found(&error) => Ok(None),
-        Err(error) => Err(error),
-    }
+    result.optional()
 }
 
 /// An error made here, not by AWS.

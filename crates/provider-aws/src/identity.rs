@@ -6,25 +6,24 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
+use provider_core::error::ResultExt;
+use provider_core::id::NodeId;
 use provider_core::operation::Operation;
 use provider_core::provider::*;
+use provider_core::tags::{self, TagDiff, Tags};
 use provider_core::{ErrorKind, Result};
 
-use crate::error::{AwsResult, Intent, every, found, local, stale_tag_keys};
+use crate::error::{AwsResult, Intent, every, local};
 use crate::fresh::Principal;
 use crate::policy::{self, BUCKET_POLICY};
 use crate::{AwsProvider, same_or_refuse};
 
-pub(crate) fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .expect("key and value set")
-        })
-        .collect()
+/// Tags as IAM takes them.
+pub(crate) fn iam_tags(tags: &Tags) -> Vec<Tag> {
+    tags::each(tags, |k, v| {
+        let tag = Tag::builder().key(k).value(v).build();
+        tag.expect("key and value set")
+    })
 }
 
 impl AwsProvider {
@@ -40,30 +39,23 @@ impl AwsProvider {
             .collect())
     }
 
-    /// Replaces a role's tags with `tags`.
-    pub(crate) async fn retag_role(
-        &self,
-        role: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<()> {
+    /// Changes a role's tags to `tags`.
+    pub(crate) async fn retag_role(&self, role: &str, tags: &Tags) -> Result<()> {
         let iam = &self.inner.clients.iam;
         let current = self.role_tags(role).await?;
-        let stale = stale_tag_keys(&current, tags);
-        if !stale.is_empty() {
-            iam.untag_role()
-                .role_name(role)
-                .set_tag_keys(Some(stale))
+        let untag = |keys| async move {
+            let request = iam.untag_role().role_name(role).set_tag_keys(Some(keys));
+            request.send().await.or_aws(role)
+        };
+        let tag = |set: Tags| async move {
+            let request = iam.tag_role().role_name(role);
+            request
+                .set_tags(Some(iam_tags(&set)))
                 .send()
                 .await
-                .or_aws(role)?;
-        }
-        iam.tag_role()
-            .role_name(role)
-            .set_tags(Some(iam_tags(tags)))
-            .send()
-            .await
-            .or_aws(role)?;
-        Ok(())
+                .or_aws(role)
+        };
+        TagDiff::between(&current, tags).apply(untag, tag).await
     }
 
     /// Deletes a role with everything attached to it.
@@ -99,7 +91,14 @@ impl AwsProvider {
 
     async fn read_identity(&self, name: &str) -> Result<Option<IdentityState>> {
         let iam = &self.inner.clients.iam;
-        let Some(role) = found(iam.get_role().role_name(name).send().await.or_aws(name))? else {
+        let Some(role) = iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .or_aws(name)
+            .optional()?
+        else {
             return Ok(None);
         };
         let Some(role) = role.role() else {
@@ -112,14 +111,9 @@ impl AwsProvider {
             .as_ref()
             .and_then(policy::trusted_issuer)
             .unwrap_or_default();
-        let inline = found(
-            iam.get_role_policy()
-                .role_name(name)
-                .policy_name(BUCKET_POLICY)
-                .send()
-                .await
-                .or_aws(name),
-        )?;
+        let request = iam.get_role_policy().role_name(name);
+        let request = request.policy_name(BUCKET_POLICY);
+        let inline = request.send().await.or_aws(name).optional()?;
         let grants = inline
             .and_then(|p| policy::decode(p.policy_document()))
             .map(|p| policy::granted_buckets(&p))
@@ -199,18 +193,8 @@ impl IdentityOps for AwsProvider {
         let issuer = issuer.as_str();
         // IAM accepts any ARN; a grant of a bucket that is not there is a mistake.
         for bucket in binding.grants.keys() {
-            if found(
-                self.inner
-                    .clients
-                    .s3
-                    .head_bucket()
-                    .bucket(bucket)
-                    .send()
-                    .await
-                    .or_aws(bucket),
-            )?
-            .is_none()
-            {
+            let head = self.inner.clients.s3.head_bucket().bucket(bucket);
+            if head.send().await.or_aws(bucket).optional()?.is_none() {
                 return Err(local(
                     ErrorKind::NotFound,
                     bucket,
@@ -232,17 +216,13 @@ impl IdentityOps for AwsProvider {
             .await
             .or_aws_naming(Intent::Other, name, fresh)?;
         if binding.grants.is_empty() {
-            if let Err(error) = iam
-                .delete_role_policy()
+            iam.delete_role_policy()
                 .role_name(name)
                 .policy_name(BUCKET_POLICY)
                 .send()
                 .await
                 .or_aws(name)
-                && error.kind() != &ErrorKind::NotFound
-            {
-                return Err(error);
-            }
+                .optional()?;
         } else {
             iam.put_role_policy()
                 .role_name(name)
@@ -268,12 +248,9 @@ impl IdentityOps for AwsProvider {
 
     async fn list_identities(&self, hub: &str) -> Result<Vec<IdentityState>> {
         let mut owned = Vec::new();
-        for role in self.owned_roles(hub).await? {
-            let tags = self.role_tags(&role).await?;
+        for (role, tags) in self.owned_roles(hub).await? {
             // Supporting roles (cluster, nodes) are the hub's too, but not identities.
-            if !tags
-                .get(TAG_RESOURCE)
-                .is_some_and(|t| t.starts_with("support--"))
+            if !matches!(NodeId::of_tags(&tags), Some(NodeId::Support(_)))
                 && let Some(state) = self.read_identity(&role).await?
             {
                 owned.push(state);

@@ -27,14 +27,11 @@ mod policy;
 mod state;
 mod support;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use provider_core::interrupt::Interrupter;
-use provider_core::operation::{OperationStatus, PollOperation};
 use provider_core::provider::*;
 use provider_core::{Cloud, Result};
 
@@ -181,17 +178,32 @@ pub(crate) fn same_or_refuse(
     ))
 }
 
-/// A resource a create found made already (by an earlier run, or by this
-/// one before an answer was lost): this very hub resource is waited for,
-/// unless it is going; anything else is refused, untouched.
-pub(crate) fn adopt(
+/// What a create that may have been made already answered: made now, or
+/// `AlreadyExists` (by an earlier run, or by this one before an answer was
+/// lost). Then `read` reads it (its tags and status): this very hub
+/// resource is waited for, unless it is going; anything else is refused,
+/// untouched.
+pub(crate) async fn made_or_adopted<T, F, Fut>(
     what: &str,
     name: &str,
-    found: &(std::collections::BTreeMap<String, String>, ResourceStatus),
+    created: Result<T>,
     desired: &std::collections::BTreeMap<String, String>,
-) -> Result<()> {
-    same_or_refuse(what, name, &found.0, desired)?;
-    if found.1 == ResourceStatus::Deleting {
+    read: F,
+) -> Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<
+            Output = Result<Option<(std::collections::BTreeMap<String, String>, ResourceStatus)>>,
+        >,
+{
+    let error = match created {
+        Ok(_) => return Ok(()),
+        Err(error) if error.kind() == &provider_core::ErrorKind::AlreadyExists => error,
+        Err(error) => return Err(error),
+    };
+    let (tags, status) = read().await?.ok_or(error)?;
+    same_or_refuse(what, name, &tags, desired)?;
+    if status == ResourceStatus::Deleting {
         return Err(error::local(
             provider_core::ErrorKind::Conflict,
             name,
@@ -237,58 +249,6 @@ impl<'a> Steps<'a> {
             }
             None => Ok(()),
         }
-    }
-}
-
-type PollFuture = Pin<Box<dyn Future<Output = Result<OperationStatus>> + Send>>;
-
-/// An operation polled by calling a closure (a describe call).
-pub(crate) struct Poller(Box<dyn Fn() -> PollFuture + Send + Sync>);
-
-impl Poller {
-    pub fn new<F, Fut>(poll: F) -> Box<Poller>
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<OperationStatus>> + Send + 'static,
-    {
-        Box::new(Poller(Box::new(move || Box::pin(poll()))))
-    }
-}
-
-impl Poller {
-    /// Polls `first` until it succeeds, then starts what `next` starts
-    /// (once) and polls that: two cloud updates that may not overlap, as
-    /// one operation.
-    pub fn then<F, Fut>(first: Box<Poller>, next: F) -> Box<Poller>
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Box<Poller>>> + Send + 'static,
-    {
-        let second: Arc<tokio::sync::Mutex<Option<Box<Poller>>>> = Arc::default();
-        let (first, next) = (Arc::new(first), Arc::new(next));
-        Poller::new(move || {
-            let (first, next, second) = (first.clone(), next.clone(), second.clone());
-            async move {
-                let mut second = second.lock().await;
-                if let Some(started) = second.as_ref() {
-                    return started.poll().await;
-                }
-                match first.poll().await? {
-                    OperationStatus::Succeeded => {
-                        let started = second.insert(next().await?);
-                        started.poll().await
-                    }
-                    other => Ok(other),
-                }
-            }
-        })
-    }
-}
-
-#[async_trait]
-impl PollOperation for Poller {
-    async fn poll(&self) -> Result<OperationStatus> {
-        (self.0)().await
     }
 }
 
@@ -348,101 +308,5 @@ impl Provider for AwsProvider {
         format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\ncurrent-context: {name}\nusers:\n- name: {name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      args: [eks, get-token, --cluster-name, {name}, --region, {region}, --output, json]\n      interactiveMode: Never\n"
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use provider_core::operation::Progress;
-
-    use super::*;
-
-    /// A poller that runs `polls` times, then ends with `end`.
-    fn counting(polls: usize, end: fn() -> OperationStatus, seen: Arc<AtomicUsize>) -> Box<Poller> {
-        Poller::new(move || {
-            let seen = seen.clone();
-            async move {
-                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
-                Ok(if n < polls {
-                    OperationStatus::Running(Progress {
-                        status: format!("poll {n}"),
-                        percent: None,
-                        retry_after: None,
-                    })
-                } else {
-                    end()
-                })
-            }
-        })
-    }
-
-    fn next_counting(
-        started: Arc<AtomicUsize>,
-        polled: Arc<AtomicUsize>,
-    ) -> impl Fn() -> std::future::Ready<Result<Box<Poller>>> + Send + Sync + 'static {
-        move || {
-            started.fetch_add(1, Ordering::SeqCst);
-            std::future::ready(Ok(counting(
-                2,
-                || OperationStatus::Succeeded,
-                polled.clone(),
-            )))
-        }
-    }
-
-    #[tokio::test]
-    async fn the_second_update_starts_once_the_first_succeeded_and_only_once() {
-        let (first, started, second) = (Arc::default(), Arc::default(), Arc::default());
-        let chained = Poller::then(
-            counting(2, || OperationStatus::Succeeded, Arc::clone(&first)),
-            next_counting(Arc::clone(&started), Arc::clone(&second)),
-        );
-        assert!(matches!(
-            chained.poll().await.unwrap(),
-            OperationStatus::Running(_)
-        ));
-        assert_eq!(
-            started.load(Ordering::SeqCst),
-            0,
-            "not while the first runs"
-        );
-        // The first succeeds: the second starts and is polled at once.
-        assert!(matches!(
-            chained.poll().await.unwrap(),
-            OperationStatus::Running(_)
-        ));
-        assert_eq!(started.load(Ordering::SeqCst), 1);
-        assert!(matches!(
-            chained.poll().await.unwrap(),
-            OperationStatus::Succeeded
-        ));
-        assert_eq!(
-            (started.load(Ordering::SeqCst), first.load(Ordering::SeqCst)),
-            (1, 2),
-            "started once; the first is not asked again"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_failed_first_update_starts_no_second() {
-        let started = Arc::new(AtomicUsize::new(0));
-        let failed = || {
-            OperationStatus::Failed(error::local(
-                provider_core::ErrorKind::Permanent,
-                "ng",
-                "failed",
-            ))
-        };
-        let chained = Poller::then(
-            counting(1, failed, Arc::default()),
-            next_counting(Arc::clone(&started), Arc::default()),
-        );
-        assert!(matches!(
-            chained.poll().await.unwrap(),
-            OperationStatus::Failed(_)
-        ));
-        assert_eq!(started.load(Ordering::SeqCst), 0);
     }
 }

@@ -9,15 +9,18 @@ use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Taint as EksTaint,
     TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
 };
+use provider_core::error::ResultExt;
 use provider_core::names;
-use provider_core::operation::{Operation, OperationStatus, Progress};
+use provider_core::operation::{Observed, Operation, PollFn, Until, Watch};
 use provider_core::provider::*;
+use provider_core::tags::TagDiff;
 use provider_core::validate::Taint;
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, Intent, every, found, local};
+use crate::cluster::joined;
+use crate::error::{AwsResult, Intent, PROVIDER, every, local};
 use crate::fresh::Principal;
-use crate::{AwsProvider, Poller, adopt};
+use crate::{AwsProvider, made_or_adopted};
 
 /// Instance families with NVIDIA GPUs, which need the NVIDIA AMI.
 const GPU_FAMILIES: &[&str] = &["g4dn", "g5", "g6", "g6e", "p3", "p4d", "p5"];
@@ -82,17 +85,17 @@ fn status_of(status: Option<&NodegroupStatus>) -> ResourceStatus {
 
 impl AwsProvider {
     async fn describe_nodegroup(&self, cluster: &str, name: &str) -> Result<Option<Nodegroup>> {
-        let out = found(
-            self.inner
-                .clients
-                .eks
-                .describe_nodegroup()
-                .cluster_name(cluster)
-                .nodegroup_name(name)
-                .send()
-                .await
-                .or_aws(name),
-        )?;
+        let out = self
+            .inner
+            .clients
+            .eks
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .or_aws(name)
+            .optional()?;
         Ok(out.and_then(|o| o.nodegroup().cloned()))
     }
 
@@ -103,7 +106,7 @@ impl AwsProvider {
         cluster: &str,
         name: &str,
         version: &str,
-    ) -> Result<Box<Poller>> {
+    ) -> Result<PollFn> {
         let update = self
             .inner
             .clients
@@ -177,47 +180,34 @@ impl AwsProvider {
         }
     }
 
-    fn pool_poller(&self, cluster: &str, name: &str, gone_is_success: bool) -> Box<Poller> {
+    /// Watches a node group until it is ready or gone; a failed one is
+    /// reported with the health issues EKS names.
+    fn pool_watch(&self, cluster: &str, name: &str, until: Until) -> PollFn {
         let (provider, cluster, name) = (self.clone(), cluster.to_string(), name.to_string());
-        Poller::new(move || {
+        let watch = Watch::new(PROVIDER, name.clone(), "the node group", "EKS", until);
+        watch.poll(move || {
             let (provider, cluster, name) = (provider.clone(), cluster.clone(), name.clone());
             async move {
-                Ok(match provider.describe_nodegroup(&cluster, &name).await? {
-                    None if gone_is_success => OperationStatus::Succeeded,
-                    None => OperationStatus::Failed(local(
-                        ErrorKind::NotFound,
-                        &name,
-                        "the node group disappeared",
-                    )),
-                    Some(group) => match (status_of(group.status()), gone_is_success) {
-                        (ResourceStatus::Ready, false) => OperationStatus::Succeeded,
-                        (ResourceStatus::Failed(reason), _) => {
-                            let issues = group
-                                .health()
-                                .map(|h| {
-                                    h.issues()
-                                        .iter()
-                                        .filter_map(|i| i.message())
-                                        .collect::<Vec<_>>()
-                                        .join("; ")
-                                })
-                                .unwrap_or_default();
-                            OperationStatus::Failed(local(
-                                ErrorKind::Permanent,
-                                &name,
-                                format!("EKS reports the node group {reason}: {issues}"),
-                            ))
-                        }
-                        _ => OperationStatus::Running(Progress {
-                            status: group.status().map_or("UNKNOWN", |s| s.as_str()).to_string(),
-                            percent: None,
-                            retry_after: None,
-                        }),
-                    },
-                })
+                let group = provider.describe_nodegroup(&cluster, &name).await?;
+                Ok(group.as_ref().map(observed))
             }
         })
     }
+}
+
+/// A node group as a watch sees it: a failed one with its health issues.
+fn observed(group: &Nodegroup) -> Observed {
+    let status = match status_of(group.status()) {
+        ResourceStatus::Failed(reason) => {
+            let issues = group
+                .health()
+                .map(|h| joined(h.issues().iter().map(|i| i.message())))
+                .unwrap_or_default();
+            ResourceStatus::Failed(format!("{reason}: {issues}"))
+        }
+        status => status,
+    };
+    Observed::new(status, group.status().map_or("UNKNOWN", |s| s.as_str()))
 }
 
 fn scaling(min: u32, max: u32, desired: u32) -> NodegroupScalingConfig {
@@ -245,7 +235,7 @@ impl NodePoolOps for AwsProvider {
         // On AWS the cluster's physical name is the hub's name.
         let subnets = self.inner.subnet_ids(self, cluster, true).await?;
         let account = self.inner.account().await?;
-        let role_name = &names::supporting(Cloud::Aws, cluster)[1].1;
+        let role_name = &names::node_role(Cloud::Aws, cluster);
         let node_role = self.inner.role_arn(&account, role_name);
         let mut tags = config.tags.clone();
         tags.extend(autoscaler_tags(cluster));
@@ -279,25 +269,16 @@ impl NodePoolOps for AwsProvider {
                 name,
                 self.inner.fresh.age(&[Principal::Role(role_name)]),
             );
-        match created {
-            Ok(_) => {}
-            // An earlier run made it: this hub's is waited for.
-            Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
-                let existing = self.describe_nodegroup(cluster, name).await?.ok_or(error)?;
-                let found = self.pool_state(cluster, &existing);
-                adopt(
-                    "node group",
-                    name,
-                    &(found.config.tags, found.status),
-                    &config.tags,
-                )?;
-            }
-            Err(error) => return Err(error),
-        }
+        let read = || async {
+            let existing = self.describe_nodegroup(cluster, name).await?;
+            let found = existing.map(|g| self.pool_state(cluster, &g));
+            Ok(found.map(|f| (f.config.tags, f.status)))
+        };
+        made_or_adopted("node group", name, created, &config.tags, read).await?;
         Ok(Operation::pending(
             format!("create-nodegroup-{name}"),
             format!("node_pool/{cluster}/{name}"),
-            self.pool_poller(cluster, name, false),
+            Box::new(self.pool_watch(cluster, name, Until::Ready)),
         ))
     }
 
@@ -360,12 +341,7 @@ impl NodePoolOps for AwsProvider {
             changed = true;
         }
         if current.labels != config.labels {
-            let removed: Vec<String> = current
-                .labels
-                .keys()
-                .filter(|k| !config.labels.contains_key(*k))
-                .cloned()
-                .collect();
+            let removed = TagDiff::between(&current.labels, &config.labels).remove;
             let payload = UpdateLabelsPayload::builder()
                 .set_add_or_update_labels(Some(config.labels.clone().into_iter().collect()))
                 .set_remove_labels((!removed.is_empty()).then_some(removed));
@@ -406,7 +382,7 @@ impl NodePoolOps for AwsProvider {
         // (`capabilities().cluster_version_upgrade`).
         let version = (current.kubernetes_version != config.kubernetes_version)
             .then(|| config.kubernetes_version.clone());
-        let poller = match (configured, version) {
+        let poll = match (configured, version) {
             (None, None) => {
                 return Ok(Operation::completed(
                     format!("tag-nodegroup-{name}"),
@@ -418,7 +394,7 @@ impl NodePoolOps for AwsProvider {
             (Some(configured), Some(version)) => {
                 let (provider, cluster, name) =
                     (self.clone(), cluster.to_string(), name.to_string());
-                Poller::then(configured, move || {
+                configured.then(move || {
                     let (provider, cluster, name, version) = (
                         provider.clone(),
                         cluster.clone(),
@@ -436,7 +412,7 @@ impl NodePoolOps for AwsProvider {
         Ok(Operation::pending(
             format!("update-nodegroup-{name}"),
             resource,
-            poller,
+            Box::new(poll),
         ))
     }
 
@@ -453,7 +429,7 @@ impl NodePoolOps for AwsProvider {
         Ok(Operation::pending(
             format!("delete-nodegroup-{name}"),
             format!("node_pool/{cluster}/{name}"),
-            self.pool_poller(cluster, name, true),
+            Box::new(self.pool_watch(cluster, name, Until::Gone)),
         ))
     }
 

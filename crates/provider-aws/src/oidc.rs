@@ -6,13 +6,15 @@
 
 use std::collections::BTreeMap;
 
+use provider_core::error::ResultExt;
+use provider_core::facts::CLUSTER_PROPERTY;
 use provider_core::provider::*;
+use provider_core::tags::{self, TagDiff, Tags};
 use provider_core::{Cloud, ErrorKind, Result, names};
 
-use crate::error::{AwsResult, every, found, local, stale_tag_keys};
+use crate::error::{AwsResult, every, local};
 use crate::fresh::Principal;
 use crate::identity::iam_tags;
-use crate::support::hub_of;
 use crate::{AwsProvider, Steps, arn, same_or_refuse};
 
 /// The audience of the tokens Kubernetes gives pods for IRSA.
@@ -27,16 +29,12 @@ fn issuer_in(provider_arn: &str) -> &str {
 
 impl AwsProvider {
     /// An OIDC provider's tags; `None` if there is none by that ARN.
-    async fn oidc_tags(&self, provider_arn: &str) -> Result<Option<BTreeMap<String, String>>> {
+    async fn oidc_tags(&self, provider_arn: &str) -> Result<Option<Tags>> {
         let iam = &self.inner.clients.iam;
-        let tags = found(
-            every!(
-                iam.list_open_id_connect_provider_tags()
-                    .open_id_connect_provider_arn(provider_arn),
-                provider_arn
-            )
-            .await,
-        )?;
+        let request = iam
+            .list_open_id_connect_provider_tags()
+            .open_id_connect_provider_arn(provider_arn);
+        let tags = every!(request, provider_arn).await.optional()?;
         Ok(tags.map(|tags| {
             tags.iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
@@ -45,7 +43,7 @@ impl AwsProvider {
     }
 
     /// The OIDC providers tagged as `hub`'s: (ARN, tags).
-    async fn oidc_providers(&self, hub: &str) -> Result<Vec<(String, BTreeMap<String, String>)>> {
+    async fn oidc_providers(&self, hub: &str) -> Result<Vec<(String, Tags)>> {
         // ListOpenIDConnectProviders has no pages: it answers with all of them.
         let listed = self
             .inner
@@ -55,27 +53,20 @@ impl AwsProvider {
             .send()
             .await
             .or_aws("iam")?;
-        let mut owned = Vec::new();
-        for provider_arn in listed
+        let arns: Vec<String> = listed
             .open_id_connect_provider_list()
             .iter()
-            .filter_map(|p| p.arn())
-        {
-            let tags = self.oidc_tags(provider_arn).await?.unwrap_or_default();
-            if owned_by(&tags, hub) {
-                owned.push((provider_arn.to_string(), tags));
-            }
-        }
-        Ok(owned)
+            .filter_map(|p| p.arn().map(str::to_string))
+            .collect();
+        tags::owned(hub, arns, |arn| async move {
+            let tags = self.oidc_tags(&arn).await?;
+            Ok(tags.map(|tags| (arn, tags)))
+        })
+        .await
     }
 
-    fn oidc_state(
-        &self,
-        name: &str,
-        provider_arn: &str,
-        tags: BTreeMap<String, String>,
-    ) -> SupportState {
-        let hub = hub_of(name);
+    fn oidc_state(&self, name: &str, provider_arn: &str, tags: Tags) -> SupportState {
+        let hub = names::support_hub(Cloud::Aws, name);
         let cluster = names::cluster(Cloud::Aws, hub).unwrap_or_else(|e| e.physical);
         SupportState {
             config: SupportConfig {
@@ -84,7 +75,7 @@ impl AwsProvider {
                 region: self.inner.region.clone(),
                 tags,
                 properties: BTreeMap::from([
-                    ("cluster".to_string(), cluster),
+                    (CLUSTER_PROPERTY.to_string(), cluster),
                     (
                         ISSUER_PROPERTY.to_string(),
                         format!("https://{}", issuer_in(provider_arn)),
@@ -98,7 +89,7 @@ impl AwsProvider {
     /// The hub's OIDC provider, if it has one.
     pub(crate) async fn read_oidc_provider(&self, name: &str) -> Result<Option<SupportState>> {
         Ok(self
-            .oidc_providers(hub_of(name))
+            .oidc_providers(names::support_hub(Cloud::Aws, name))
             .await?
             .into_iter()
             .next()
@@ -108,7 +99,7 @@ impl AwsProvider {
     /// Every OIDC provider of the hub (more than one only while it moves
     /// to a new issuer).
     pub(crate) async fn owned_oidc_providers(&self, hub: &str) -> Result<Vec<SupportState>> {
-        let name = format!("{hub}-oidc");
+        let name = names::oidc_provider(hub);
         Ok(self
             .oidc_providers(hub)
             .await?
@@ -129,9 +120,9 @@ impl AwsProvider {
             None => {
                 let cluster = config
                     .properties
-                    .get("cluster")
+                    .get(CLUSTER_PROPERTY)
                     .map(String::as_str)
-                    .unwrap_or(hub_of(name));
+                    .unwrap_or(names::support_hub(Cloud::Aws, name));
                 self.cluster_issuer(cluster, ErrorKind::Conflict, name)
                     .await?
             }
@@ -154,26 +145,30 @@ impl AwsProvider {
             }
             Some(current) => {
                 same_or_refuse("OIDC provider", &issuer, &current, &config.tags)?;
-                let stale = stale_tag_keys(&current, &config.tags);
-                if !stale.is_empty() {
-                    iam.untag_open_id_connect_provider()
-                        .open_id_connect_provider_arn(&wanted)
-                        .set_tag_keys(Some(stale))
+                let wanted = wanted.as_str();
+                let untag = |keys| async move {
+                    let request = iam.untag_open_id_connect_provider();
+                    let request = request.open_id_connect_provider_arn(wanted);
+                    request.set_tag_keys(Some(keys)).send().await.or_aws(name)
+                };
+                let tag = |set: Tags| async move {
+                    let request = iam.tag_open_id_connect_provider();
+                    let request = request.open_id_connect_provider_arn(wanted);
+                    request
+                        .set_tags(Some(iam_tags(&set)))
                         .send()
                         .await
-                        .or_aws(name)?;
-                }
-                if current != config.tags {
-                    iam.tag_open_id_connect_provider()
-                        .open_id_connect_provider_arn(&wanted)
-                        .set_tags(Some(iam_tags(&config.tags)))
-                        .send()
-                        .await
-                        .or_aws(name)?;
-                }
+                        .or_aws(name)
+                };
+                TagDiff::between(&current, &config.tags)
+                    .apply(untag, tag)
+                    .await?;
             }
         }
-        for (old, _) in self.oidc_providers(hub_of(name)).await? {
+        for (old, _) in self
+            .oidc_providers(names::support_hub(Cloud::Aws, name))
+            .await?
+        {
             if old != wanted {
                 self.delete_oidc_provider(name, &old).await?;
             }
@@ -183,7 +178,9 @@ impl AwsProvider {
 
     /// Deletes every OIDC provider of the hub.
     pub(crate) async fn delete_oidc_providers(&self, name: &str) -> Result<()> {
-        let providers = self.oidc_providers(hub_of(name)).await?;
+        let providers = self
+            .oidc_providers(names::support_hub(Cloud::Aws, name))
+            .await?;
         if providers.is_empty() {
             return Err(local(
                 ErrorKind::NotFound,

@@ -5,12 +5,16 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use provider_core::names;
+use provider_core::error::ResultExt;
+use provider_core::facts::{self, PRIVATE_NODES_PROPERTY};
+use provider_core::id::NodeId;
+use provider_core::names::{self, NameScope};
 use provider_core::operation::Operation;
 use provider_core::provider::*;
+use provider_core::tags::{self, Tags};
 use provider_core::{Cloud, ErrorKind, Result};
 
-use crate::error::{AwsResult, every, found, local};
+use crate::error::{AwsResult, every, local};
 use crate::fresh::Principal;
 use crate::identity::iam_tags;
 use crate::policy;
@@ -24,14 +28,6 @@ const NODE_POLICIES: &[&str] = &[
     "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
 ];
-
-/// The hub a supporting resource's name belongs to (`openscapes-oidc`).
-pub(crate) fn hub_of(name: &str) -> &str {
-    ["-cluster", "-node", "-oidc", "-vpc"]
-        .iter()
-        .find_map(|suffix| name.strip_suffix(suffix))
-        .unwrap_or(name)
-}
 
 /// Who assumes a supporting role, and the ARNs of the managed policies
 /// it needs.
@@ -48,21 +44,21 @@ fn role_needs(kind: SupportKind, partition: &str) -> (&'static str, Vec<String>)
 }
 
 impl AwsProvider {
-    /// Roles whose names say they may be `hub`'s (`<hub>-…`); callers check tags.
-    pub(crate) async fn owned_roles(&self, hub: &str) -> Result<Vec<String>> {
+    /// The roles `hub` owns, with their tags: of those named `<hub>-…`
+    /// (every role of a hub is), the ones tagged as its.
+    pub(crate) async fn owned_roles(&self, hub: &str) -> Result<Vec<(String, Tags)>> {
         let roles = every!(self.inner.clients.iam.list_roles(), "iam").await?;
         let prefix = format!("{hub}-");
-        let mut owned = Vec::new();
-        for name in roles
+        let named: Vec<String> = roles
             .iter()
-            .map(|r| r.role_name())
+            .map(|r| r.role_name().to_string())
             .filter(|n| n.starts_with(&prefix))
-        {
-            if owned_by(&self.role_tags(name).await?, hub) {
-                owned.push(name.to_string());
-            }
-        }
-        Ok(owned)
+            .collect();
+        tags::owned(hub, named, |name| async move {
+            let tags = self.role_tags(&name).await?;
+            Ok(Some((name, tags)))
+        })
+        .await
     }
 
     /// Ensures a supporting role: made with its trust and tags in one
@@ -124,7 +120,8 @@ impl AwsProvider {
         name: &str,
     ) -> Result<Option<SupportState>> {
         let iam = &self.inner.clients.iam;
-        if found(iam.get_role().role_name(name).send().await.or_aws(name))?.is_none() {
+        let role = iam.get_role().role_name(name).send().await.or_aws(name);
+        if role.optional()?.is_none() {
             return Ok(None);
         }
         let attached = self.attached_policies(name).await?;
@@ -160,7 +157,7 @@ impl AwsProvider {
         config_name: &str,
         kind: SupportKind,
     ) -> Result<String> {
-        let hub = hub_of(config_name);
+        let hub = names::support_hub(Cloud::Aws, config_name);
         let cluster = names::cluster(Cloud::Aws, hub).unwrap_or_else(|e| e.physical);
         let in_use = match kind {
             SupportKind::NodeRole => match self.describe_cluster(&cluster).await? {
@@ -226,61 +223,21 @@ impl AwsProvider {
 
 #[async_trait]
 impl SupportOps for AwsProvider {
+    /// The AWS shape every implementation shares
+    /// ([`facts::support_shapes`]); the VPC only without the spec's own
+    /// subnets, and private when the builder says.
     fn supporting_resources(&self, hub: &HubOutline) -> Vec<SupportRequirement> {
-        use ResourceClass::*;
-        use SupportKind::*;
-        let config =
-            |kind: SupportKind, name: String, properties: BTreeMap<String, String>| SupportConfig {
-                kind,
-                name,
-                region: hub.region.clone(),
-                tags: resource_tags(
-                    &hub.hub,
-                    &format!("support--{}", kind.as_str().replace('_', "-")),
-                    &hub.tags,
-                ),
-                properties,
-            };
-        let need = |config, needed_by: &[ResourceClass]| SupportRequirement {
-            config,
-            needed_by: needed_by.to_vec(),
-            after: vec![],
-            after_cluster: false,
-        };
-        let roles = names::supporting(Cloud::Aws, &hub.hub);
-        let mut needs = Vec::new();
-        if cfg!(feature = "vpc") && self.inner.subnets.is_empty() {
-            let properties = BTreeMap::from([
-                ("cidr".to_string(), "10.0.0.0/16".to_string()),
-                ("cluster".to_string(), hub.cluster.clone()),
-                (
-                    "private_nodes".to_string(),
+        let own_subnets = !cfg!(feature = "vpc") || !self.inner.subnets.is_empty();
+        let mut needs =
+            facts::supporting_resources(Cloud::Aws, hub, own_subnets, &NameScope::unknown());
+        for need in &mut needs {
+            if need.config.kind == SupportKind::Network {
+                need.config.properties.insert(
+                    PRIVATE_NODES_PROPERTY.to_string(),
                     self.inner.private_nodes.to_string(),
-                ),
-            ]);
-            needs.push(need(
-                config(Network, format!("{}-vpc", hub.hub), properties),
-                &[Cluster, NodePool],
-            ));
+                );
+            }
         }
-        needs.push(need(
-            config(ClusterRole, roles[0].1.clone(), BTreeMap::new()),
-            &[Cluster],
-        ));
-        needs.push(need(
-            config(NodeRole, roles[1].1.clone(), BTreeMap::new()),
-            &[NodePool],
-        ));
-        needs.push(SupportRequirement {
-            config: config(
-                OidcProvider,
-                format!("{}-oidc", hub.hub),
-                BTreeMap::from([("cluster".to_string(), hub.cluster.clone())]),
-            ),
-            needed_by: vec![Binding],
-            after: vec![],
-            after_cluster: true,
-        });
         needs
     }
 
@@ -352,7 +309,7 @@ impl SupportOps for AwsProvider {
             #[cfg(feature = "vpc")]
             SupportKind::Network => {
                 let cluster = self.refuse_while_cluster_exists(name, kind).await?;
-                self.delete_network(name, &cluster).await?;
+                return self.delete_network(name, &cluster).await;
             }
             _ => return Err(local(ErrorKind::NotFound, name, "AWS has no such resource")),
         }
@@ -364,11 +321,11 @@ impl SupportOps for AwsProvider {
 
     async fn list_support(&self, hub: &str) -> Result<Vec<SupportState>> {
         let mut owned = Vec::new();
-        for role in self.owned_roles(hub).await? {
-            let tags = self.role_tags(&role).await?;
-            let kind = match tags.get(TAG_RESOURCE).map(String::as_str) {
-                Some("support--cluster-role") => SupportKind::ClusterRole,
-                Some("support--node-role") => SupportKind::NodeRole,
+        for (role, tags) in self.owned_roles(hub).await? {
+            let kind = match NodeId::of_tags(&tags) {
+                Some(NodeId::Support(
+                    kind @ (SupportKind::ClusterRole | SupportKind::NodeRole),
+                )) => kind,
                 _ => continue,
             };
             owned.extend(self.read_role_support(kind, &role).await?);

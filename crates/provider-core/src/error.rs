@@ -76,6 +76,9 @@ struct Inner {
     resource: Option<String>,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// Whether trying again may help, where the provider knows better than
+    /// the kind (see [`Error::with_temporary`]).
+    temporary: Option<bool>,
 }
 
 impl Error {
@@ -87,6 +90,7 @@ impl Error {
             resource: None,
             message: message.into(),
             source: None,
+            temporary: None,
         }))
     }
 
@@ -99,6 +103,16 @@ impl Error {
     /// Keeps the underlying error for `source()` chains.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
         self.0.source = Some(Box::new(source));
+        self
+    }
+
+    /// Says whether the same request may succeed later, apart from the
+    /// kind: a provider that knows an error of a usually permanent kind
+    /// will pass (IAM not yet showing a role it just made) or that one of a
+    /// usually temporary kind will not, says so here, and
+    /// [`Error::is_temporary`] answers with it.
+    pub fn with_temporary(mut self, temporary: bool) -> Error {
+        self.0.temporary = Some(temporary);
         self
     }
 
@@ -122,15 +136,22 @@ impl Error {
         &self.0.message
     }
 
-    /// Whether the same request may succeed if tried again later.
+    /// Whether the same request may succeed if tried again later: what
+    /// the provider said with [`Error::with_temporary`], else what the kind
+    /// says (throttling, conflicts, timeouts and transient failures pass).
     pub fn is_temporary(&self) -> bool {
-        matches!(
+        self.0.temporary.unwrap_or(matches!(
             self.0.kind,
             ErrorKind::Throttled { .. }
                 | ErrorKind::Conflict
                 | ErrorKind::Timeout
                 | ErrorKind::Transient
-        )
+        ))
+    }
+
+    /// Whether the error says the thing does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.0.kind == ErrorKind::NotFound
     }
 
     /// How long the server asked us to wait, if it did.
@@ -153,7 +174,27 @@ impl Clone for Error {
         };
         let mut copy = Error::new(inner.kind.clone(), inner.provider.clone(), message);
         copy.0.resource = inner.resource.clone();
+        copy.0.temporary = inner.temporary;
         copy
+    }
+}
+
+/// Conveniences on results carrying [`Error`], for providers.
+pub trait ResultExt<T> {
+    /// `Ok(None)` where the error says the thing does not exist
+    /// ([`ErrorKind::NotFound`]); the value, or any other error, as it is.
+    /// A read of something that may be missing is `.optional()`, and so is
+    /// a delete of something that may be gone already.
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> ResultExt<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -224,6 +265,51 @@ mod tests {
         assert_eq!(throttled.retry_after(), Some(Duration::from_secs(2)));
         assert!(!Error::new(ErrorKind::PermissionDenied, "sim", "").is_temporary());
         assert!(!Error::new(ErrorKind::QuotaExceeded, "sim", "").is_temporary());
+    }
+
+    #[test]
+    fn a_provider_can_say_temporary_or_permanent_apart_from_the_kind() {
+        let propagating = Error::new(
+            ErrorKind::InvalidSpec {
+                path: String::new(),
+                reason: "role cannot be assumed".into(),
+            },
+            "aws",
+            "not yet",
+        )
+        .with_temporary(true);
+        assert!(propagating.is_temporary());
+        assert!(
+            matches!(propagating.kind(), ErrorKind::InvalidSpec { .. }),
+            "the kind is kept"
+        );
+        assert!(propagating.clone().is_temporary(), "clones keep it");
+        let final_conflict =
+            Error::new(ErrorKind::Conflict, "aws", "never frees up").with_temporary(false);
+        assert!(!final_conflict.is_temporary());
+        assert!(!final_conflict.clone().is_temporary());
+    }
+
+    #[test]
+    fn optional_turns_only_not_found_into_none() {
+        let found: Result<u8> = Ok(3);
+        assert_eq!(found.optional().unwrap(), Some(3));
+        let missing: Result<u8> = Err(Error::new(ErrorKind::NotFound, "aws", "gone"));
+        assert_eq!(missing.optional().unwrap(), None);
+        let denied: Result<u8> = Err(Error::new(ErrorKind::PermissionDenied, "aws", "no"));
+        assert_eq!(
+            denied.optional().unwrap_err().kind(),
+            &ErrorKind::PermissionDenied
+        );
+    }
+
+    #[test]
+    fn the_source_is_kept_and_its_text_survives_a_clone() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let error = Error::new(ErrorKind::Transient, "aws", "request failed").with_source(io);
+        let source = std::error::Error::source(&error).expect("a source");
+        assert_eq!(source.to_string(), "reset by peer");
+        assert!(error.clone().message().contains("reset by peer"));
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! state, so its format is defined here once: [`NodeId::tag`] writes it,
 //! [`NodeId::from_tag`] reads it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::provider::SupportKind;
+use crate::provider::{SupportKind, TAG_RESOURCE};
 
 /// One resource of a hub, named by its place in the spec.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -84,6 +85,11 @@ impl NodeId {
         }
     }
 
+    /// The node a resource's tags name in their resource tag, if any.
+    pub fn of_tags(tags: &BTreeMap<String, String>) -> Option<NodeId> {
+        tags.get(TAG_RESOURCE).and_then(|tag| NodeId::from_tag(tag))
+    }
+
     /// The node a resource tag names.
     pub fn from_tag(tag: &str) -> Option<NodeId> {
         let (kind, name) = tag.split_once("--").unwrap_or((tag, ""));
@@ -117,6 +123,8 @@ mod tests {
         ] {
             assert_eq!(NodeId::try_from(id.to_string()).unwrap(), id);
             assert_eq!(NodeId::from_tag(&id.tag().unwrap()), Some(id.clone()));
+            let tags = BTreeMap::from([(TAG_RESOURCE.to_string(), id.tag().unwrap())]);
+            assert_eq!(NodeId::of_tags(&tags), Some(id.clone()));
             // Tag values must be valid GCP label values.
             assert!(
                 id.tag()
@@ -124,6 +132,11 @@ mod tests {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             );
+        }
+        assert_eq!(NodeId::of_tags(&BTreeMap::new()), None);
+        for kind in SupportKind::ALL {
+            let tag = NodeId::Support(kind).tag().unwrap();
+            assert_eq!(NodeId::from_tag(&tag), Some(NodeId::Support(kind)), "{tag}");
         }
     }
 }

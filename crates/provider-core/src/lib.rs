@@ -16,6 +16,7 @@
 //! - [`facts`]: per-cloud facts the sim and the providers share.
 //! - [`id`]: resource ids and the resource tag that carries them.
 //! - [`interrupt`]: stopping multi-step creates half-way, for tests.
+//! - [`tags`]: tag diffs and listing a hub's resources by their tags.
 //! - `sim` (feature `sim`, on by default): the built-in simulated cloud.
 //!
 //! No cloud SDK is a dependency of this crate, and none appears in any
@@ -39,6 +40,7 @@ pub mod retry;
 pub mod sim;
 pub mod spec;
 pub mod state;
+pub mod tags;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};

@@ -16,6 +16,13 @@ use std::fmt;
 
 use crate::spec::{Cloud, HubClusterSpec};
 
+mod support;
+
+pub use support::{
+    cluster_role, network, node_role, oidc_provider, resource_group, support, support_hub,
+    supporting,
+};
+
 /// What kind of cloud resource a name is for; names collide only within one
 /// kind (and one namespace on the cloud).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -397,32 +404,6 @@ pub fn derive_all(spec: &HubClusterSpec, cloud: Cloud, scope: &NameScope) -> Vec
         ));
     }
     out
-}
-
-/// Names of supporting resources that share a namespace with spec-named
-/// ones, so a collision with them is caught too (an identity called
-/// `cluster` on AWS would take the cluster role's name).
-pub fn supporting(cloud: Cloud, hub: &str) -> Vec<(NameKind, String, &'static str)> {
-    match cloud {
-        Cloud::Aws => vec![
-            (
-                NameKind::Identity,
-                format!("{hub}-cluster"),
-                "the EKS cluster role",
-            ),
-            (NameKind::Identity, format!("{hub}-node"), "the node role"),
-        ],
-        Cloud::Gcp => vec![(
-            NameKind::Identity,
-            format!("{hub}-node"),
-            "the node service account",
-        )],
-        Cloud::Azure => vec![(
-            NameKind::Identity,
-            format!("{hub}-kubelet"),
-            "the kubelet identity",
-        )],
-    }
 }
 
 /// Checks a physical name against the cloud's own rules. Providers (and the

@@ -6,6 +6,13 @@
 //! honours a server's retry-after, gives up at a deadline and stops when
 //! cancelled. Retrying a single failed *request* is a different concern:
 //! see [`crate::retry`].
+//!
+//! Providers build their operations from closures ([`PollFn`]): a request
+//! that asks the cloud once how a long-running operation is doing. Most are
+//! a [`Watch`]: read the resource (or the cloud's operation object) until
+//! it is ready, has failed, or is gone; the state machine for that is
+//! here, and a provider only says how to read and what the cloud's status
+//! means ([`Observed`]).
 
 use std::fmt;
 use std::sync::Mutex;
@@ -18,6 +25,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result};
+
+mod poll;
+
+pub use poll::{Observed, PollFn, Until, Watch};
 
 /// Asks running waits and runs to stop. Cheap to clone; every clone sees
 /// the same signal.

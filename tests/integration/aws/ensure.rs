@@ -29,6 +29,7 @@ fn support(provider: &impl SupportOps, hub: &str, kind: SupportKind) -> SupportC
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_network_stopped_half_way_reads_as_incomplete_and_is_finished() {
+    require_moto!();
     let interrupter = Interrupter::new();
     let provider = builder(vec![])
         .interrupter(interrupter.clone())
@@ -74,7 +75,49 @@ async fn a_network_stopped_half_way_reads_as_incomplete_and_is_finished() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_dropped_from_the_spec_leaves_the_network() {
+    require_moto!();
+    let provider = builder(vec![]).build().await.unwrap();
+    let hub = format!("retagnet{}", std::process::id() % 10_000);
+    let network = support(&provider, &hub, SupportKind::Network);
+    assert_eq!(network.tags.get("team").map(String::as_str), Some("hubs"));
+    provider.create_support(&network).await.unwrap();
+    let mut retagged = network.clone();
+    retagged.tags.remove("team");
+    retagged.tags.insert("cost".into(), "research".into());
+    provider.update_support(&retagged).await.unwrap();
+
+    let ec2 = aws_sdk_ec2::Client::new(&sdk().await);
+    let name = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:Name")
+        .values(&network.name)
+        .build();
+    let vpcs = ec2.describe_vpcs().filters(name).send().await.unwrap();
+    let tags: BTreeMap<&str, &str> = vpcs.vpcs()[0]
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
+    assert_eq!(tags.get("cost"), Some(&"research"), "{tags:?}");
+    assert!(
+        !tags.contains_key("team"),
+        "the dropped tag stays: {tags:?}"
+    );
+    let read = provider
+        .get_support(SupportKind::Network, &network.name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.config.tags, retagged.tags, "no change left to plan");
+    provider
+        .delete_support(SupportKind::Network, &network.name)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oidc_provider_follows_the_issuer_and_leaves_another_alone() {
+    require_moto!();
     let provider = builder(vec![]).build().await.unwrap();
     let hub = format!("oidchub{}", std::process::id() % 10_000);
     let issuer = |id: &str| format!("https://oidc.test.example/id/{hub}-{id}");

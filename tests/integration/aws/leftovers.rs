@@ -122,6 +122,7 @@ async fn log_group_exists(name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_removes_what_the_cluster_made_in_the_hub_vpc() {
+    require_moto!();
     let _turn = ISSUER.lock().await;
     let hub = "lbhub";
     let spec = reference(hub);
@@ -249,6 +250,7 @@ async fn destroy_removes_what_the_cluster_made_in_the_hub_vpc() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_the_cluster_left_in_a_vpc_hubforge_did_not_make_is_named_not_deleted() {
+    require_moto!();
     let subnets = existing_subnets().await;
     let provider = aws(subnets.clone()).await;
     let cluster = format!("gone{}", std::process::id());

@@ -11,11 +11,13 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, VersioningConfiguration,
 };
+use provider_core::error::ResultExt;
 use provider_core::operation::Operation;
 use provider_core::provider::*;
+use provider_core::tags::{self, Tags};
 use provider_core::{ErrorKind, Result};
 
-use crate::error::{AwsResult, every, found, local};
+use crate::error::{AwsResult, every, local};
 use crate::{AwsProvider, Steps, same_or_refuse};
 
 mod empty;
@@ -25,16 +27,11 @@ mod tests;
 const LIFECYCLE_RULE: &str = "hubforge-expiry";
 
 /// Tags as S3 takes them.
-fn s3_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .expect("key and value set")
-        })
-        .collect()
+fn s3_tags(tags: &Tags) -> Vec<Tag> {
+    tags::each(tags, |k, v| {
+        let tag = Tag::builder().key(k).value(v).build();
+        tag.expect("key and value set")
+    })
 }
 
 impl AwsProvider {
@@ -193,16 +190,16 @@ impl AwsProvider {
         let s3 = &self.inner.clients.s3;
         let mut gaps = Vec::new();
         let encryption = s3.get_bucket_encryption().bucket(name).send().await;
-        if found(encryption.or_aws(name))?.is_none() {
+        if encryption.or_aws(name).optional()?.is_none() {
             gaps.push("default encryption");
         }
-        let block = found(
-            s3.get_public_access_block()
-                .bucket(name)
-                .send()
-                .await
-                .or_aws(name),
-        )?;
+        let block = s3
+            .get_public_access_block()
+            .bucket(name)
+            .send()
+            .await
+            .or_aws(name)
+            .optional()?;
         let blocked = block
             .as_ref()
             .and_then(|b| b.public_access_block_configuration())
@@ -254,16 +251,8 @@ impl AwsProvider {
     }
 
     async fn bucket_tags(&self, name: &str) -> Result<BTreeMap<String, String>> {
-        match found(
-            self.inner
-                .clients
-                .s3
-                .get_bucket_tagging()
-                .bucket(name)
-                .send()
-                .await
-                .or_aws(name),
-        )? {
+        let tagging = self.inner.clients.s3.get_bucket_tagging().bucket(name);
+        match tagging.send().await.or_aws(name).optional()? {
             Some(out) => Ok(out
                 .tag_set()
                 .iter()
@@ -275,7 +264,15 @@ impl AwsProvider {
 
     async fn read_bucket(&self, name: &str) -> Result<Option<BucketState>> {
         let s3 = &self.inner.clients.s3;
-        if found(s3.head_bucket().bucket(name).send().await.or_aws(name))?.is_none() {
+        if s3
+            .head_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .or_aws(name)
+            .optional()?
+            .is_none()
+        {
             return Ok(None);
         }
         let location = s3
@@ -289,13 +286,13 @@ impl AwsProvider {
             Some(constraint) if constraint.as_str().is_empty() => "us-east-1".to_string(),
             Some(constraint) => constraint.as_str().to_string(),
         };
-        let lifecycle = found(
-            s3.get_bucket_lifecycle_configuration()
-                .bucket(name)
-                .send()
-                .await
-                .or_aws(name),
-        )?;
+        let lifecycle = s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(name)
+            .send()
+            .await
+            .or_aws(name)
+            .optional()?;
         let delete_after_days = lifecycle
             .and_then(|l| {
                 l.rules()
@@ -363,7 +360,7 @@ impl BucketOps for AwsProvider {
             .bucket(name)
             .send()
             .await;
-        let exists = match found(head.or_aws(name)) {
+        let exists = match head.or_aws(name).optional() {
             Ok(found) => found.is_some(),
             // Another account's: CreateBucket says so plainly.
             Err(error) if error.kind() == &ErrorKind::PermissionDenied => false,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use provider_core::names;
 use provider_core::provider::*;
 use provider_core::{ErrorKind, Result};
 
@@ -31,7 +32,7 @@ impl AwsProvider {
         cluster: &str,
         valid: &[String],
     ) -> Result<Vec<String>> {
-        let name = format!("{hub}-vpc");
+        let name = names::network(hub);
         let mut config = self
             .read_network(&name)
             .await?

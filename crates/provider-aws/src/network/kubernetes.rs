@@ -8,11 +8,12 @@
 //! <cluster>` (the VPC CNI's interfaces).
 
 use aws_sdk_ec2::types::{IpPermission, NetworkInterface, SecurityGroup};
-use provider_core::{ErrorKind, Result};
+use provider_core::Result;
 
 use super::filter;
+use super::teardown::Teardown;
 use crate::AwsProvider;
-use crate::error::{AwsResult, every, local};
+use crate::error::{AwsResult, every};
 
 /// DescribeTags of both load balancer APIs takes at most 20 at a time.
 const TAG_BATCH: usize = 20;
@@ -204,15 +205,16 @@ impl AwsProvider {
     }
 
     /// Deletes what `cluster` made in the VPC, once the cluster is gone:
-    /// load balancers (then waits for their interfaces to go), detached
-    /// interfaces, then security groups. Nothing without the cluster's
-    /// tags is touched.
+    /// load balancers, then (once their interfaces are gone: until then
+    /// it answers what it waits for) detached interfaces, then security
+    /// groups. Nothing without the cluster's tags is touched.
     pub(crate) async fn delete_cluster_leftovers(
         &self,
         resource: &str,
         vpc_id: &str,
         cluster: &str,
-    ) -> Result<()> {
+        teardown: &Teardown,
+    ) -> Result<Option<String>> {
         let ec2 = &self.inner.clients.ec2;
         let left = self.cluster_leftovers(cluster, Some(vpc_id)).await?;
         for balancer in &left.load_balancers {
@@ -239,25 +241,28 @@ impl AwsProvider {
                 }
             }
         }
-        if !left.load_balancers.is_empty() {
-            let descriptions: Vec<String> = left
-                .load_balancers
-                .iter()
-                .map(LoadBalancer::interface_description)
-                .collect();
-            self.wait_until_gone(resource, "the load balancers' network interfaces", || {
-                let request = ec2
-                    .describe_network_interfaces()
-                    .filters(filter("vpc-id", vpc_id))
-                    .filters(
-                        aws_sdk_ec2::types::Filter::builder()
-                            .name("description")
-                            .set_values(Some(descriptions.clone()))
-                            .build(),
-                    );
-                async move { Ok(!every!(request, resource).await?.is_empty()) }
-            })
-            .await?;
+        let descriptions = {
+            let mut waiting = teardown.balancer_interfaces.lock().expect("teardown");
+            waiting.extend(
+                left.load_balancers
+                    .iter()
+                    .map(LoadBalancer::interface_description),
+            );
+            waiting.clone()
+        };
+        if !descriptions.is_empty() {
+            let request = ec2
+                .describe_network_interfaces()
+                .filters(filter("vpc-id", vpc_id))
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("description")
+                        .set_values(Some(descriptions))
+                        .build(),
+                );
+            if !every!(request, resource).await?.is_empty() {
+                return Ok(Some("the load balancers' network interfaces to go".into()));
+            }
         }
         for interface in &left.interfaces {
             if let Some(id) = interface.network_interface_id() {
@@ -297,33 +302,7 @@ impl AwsProvider {
                 .await
                 .or_aws(resource)?;
         }
-        Ok(())
-    }
-
-    /// Polls `still_there` until it says no, for at most 15 minutes.
-    pub(crate) async fn wait_until_gone<F, Fut>(
-        &self,
-        resource: &str,
-        what: &str,
-        still_there: F,
-    ) -> Result<()>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<bool>>,
-    {
-        let limit = std::time::Duration::from_secs(15 * 60);
-        let deadline = std::time::Instant::now() + limit;
-        while still_there().await? {
-            if std::time::Instant::now() > deadline {
-                return Err(local(
-                    ErrorKind::Timeout,
-                    resource,
-                    format!("{what} did not go within 15 minutes"),
-                ));
-            }
-            tokio::time::sleep(self.inner.poll_interval).await;
-        }
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, RouteTable, Subnet, Tag, TagSpecification, Vpc};
+use provider_core::names;
 use provider_core::provider::*;
+use provider_core::tags::{self, TagDiff, Tags};
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
@@ -25,16 +27,18 @@ mod zones;
 /// Which subnets are private: a tag hubforge puts on every subnet it makes.
 const SUBNET_ROLE: &str = "hubforge-subnet";
 
+/// Tags as EC2 takes them.
+fn ec2_tags(tags: &Tags) -> Vec<Tag> {
+    tags::each(tags, |k, v| Tag::builder().key(k).value(v).build())
+}
+
 fn tag_spec(
     kind: ResourceType,
     name: &str,
-    tags: &BTreeMap<String, String>,
+    tags: &Tags,
     extra: &[(String, String)],
 ) -> TagSpecification {
-    let mut all: Vec<Tag> = tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
+    let mut all = ec2_tags(tags);
     all.push(Tag::builder().key("Name").value(name).build());
     all.extend(
         extra
@@ -96,7 +100,8 @@ fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
-fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
+/// The hub's tags of an EC2 resource: all but its name and subnet role.
+fn tags_of(tags: &[Tag]) -> Tags {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .filter(|(k, _)| k != "Name" && k != SUBNET_ROLE)
@@ -118,7 +123,7 @@ impl AwsProvider {
     async fn vpc_named(&self, name: &str) -> Result<Option<Vpc>> {
         let filters = [
             filter("tag:Name", name),
-            filter("tag:hubforge-managed", "true"),
+            filter(&format!("tag:{TAG_MANAGED}"), "true"),
         ];
         Ok(self.vpcs(filters, name).await?.into_iter().next())
     }
@@ -176,7 +181,7 @@ impl AwsProvider {
             .ec2
             .describe_addresses()
             .filters(filter("tag:Name", name))
-            .filters(filter("tag:hubforge-managed", "true"))
+            .filters(filter(&format!("tag:{TAG_MANAGED}"), "true"))
             .send()
             .await
             .or_aws(name)?;
@@ -201,7 +206,7 @@ impl AwsProvider {
         hub: &str,
         private_only: bool,
     ) -> Result<Vec<String>> {
-        let name = format!("{hub}-vpc");
+        let name = names::network(hub);
         let vpc = self.vpc_named(&name).await?.ok_or_else(|| {
             local(
                 ErrorKind::Conflict,
@@ -322,8 +327,8 @@ impl AwsProvider {
 
     pub(crate) async fn owned_networks(&self, hub: &str) -> Result<Vec<SupportState>> {
         let filters = [
-            filter("tag:hubforge-cluster", hub),
-            filter("tag:hubforge-managed", "true"),
+            filter(&format!("tag:{TAG_CLUSTER}"), hub),
+            filter(&format!("tag:{TAG_MANAGED}"), "true"),
         ];
         let mut owned = Vec::new();
         for vpc in &self.vpcs(filters, hub).await? {
@@ -371,26 +376,30 @@ impl AwsProvider {
         self.retag_network(config).await
     }
 
+    /// Changes the VPC's tags to `config`'s: stale ones go too, or a tag
+    /// dropped from the spec would show as a change in every plan.
     pub(crate) async fn retag_network(&self, config: &SupportConfig) -> Result<()> {
         let name = config.name.as_str();
         let vpc = self
             .vpc_named(name)
             .await?
             .ok_or_else(|| local(ErrorKind::NotFound, name, "no such VPC"))?;
-        let tags: Vec<Tag> = config
-            .tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
-        self.inner
-            .clients
-            .ec2
-            .create_tags()
-            .resources(vpc.vpc_id().unwrap_or_default())
-            .set_tags(Some(tags))
-            .send()
+        let (ec2, id) = (&self.inner.clients.ec2, vpc.vpc_id().unwrap_or_default());
+        let untag = |keys: Vec<String>| async move {
+            let stale = keys.iter().map(|k| Tag::builder().key(k).build()).collect();
+            let request = ec2.delete_tags().resources(id).set_tags(Some(stale));
+            request.send().await.or_aws(name)
+        };
+        let tag = |set: Tags| async move {
+            let request = ec2.create_tags().resources(id);
+            request
+                .set_tags(Some(ec2_tags(&set)))
+                .send()
+                .await
+                .or_aws(name)
+        };
+        TagDiff::between(&tags_of(vpc.tags()), &config.tags)
+            .apply(untag, tag)
             .await
-            .or_aws(name)?;
-        Ok(())
     }
 }

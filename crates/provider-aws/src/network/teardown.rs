@@ -1,25 +1,95 @@
 //! Tearing the hub's network down, in the order AWS allows, with what the
 //! cluster made in it on its own first.
+//!
+//! Some parts go only some time after they are deleted (a load balancer's
+//! network interfaces), and the VPC cannot go while they are there. So the
+//! teardown is an operation: each poll takes one pass over what is left,
+//! deleting what can go and stopping where it must wait, and the caller's
+//! waiter (with its backoff, deadline and cancellation) drives it.
 
+use std::sync::{Arc, Mutex};
+
+use provider_core::operation::{Operation, OperationStatus, PollFn, Progress};
+use provider_core::provider::SupportKind;
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
 use crate::error::{AwsResult, local};
 
+/// What a network's teardown remembers from one pass to the next.
+#[derive(Default)]
+pub(crate) struct Teardown {
+    /// The descriptions of the interfaces of the load balancers it
+    /// deleted: the VPC waits until they are gone.
+    pub balancer_interfaces: Mutex<Vec<String>>,
+}
+
 impl AwsProvider {
-    /// Tears the network down in the order AWS allows, once `cluster` is
-    /// gone: first what the cluster made in it (load balancers for its
-    /// Services and their security groups hold the subnets) and its
-    /// control-plane log group, then hubforge's own parts.
-    pub(crate) async fn delete_network(&self, name: &str, cluster: &str) -> Result<()> {
-        let ec2 = &self.inner.clients.ec2;
-        let vpc = self
-            .vpc_named(name)
+    /// Starts tearing the network `name` down, once `cluster` is gone:
+    /// first what the cluster made in it (load balancers for its Services
+    /// and their security groups hold the subnets) and its control-plane
+    /// log group, then hubforge's own parts. The first pass runs now (a
+    /// missing VPC is `NotFound`); if it must wait, the operation goes on.
+    pub(crate) async fn delete_network(&self, name: &str, cluster: &str) -> Result<Operation> {
+        let id = format!("delete-{}-{name}", SupportKind::Network.as_str());
+        let resource = format!("support/{name}");
+        let teardown = Arc::new(Teardown::default());
+        if self
+            .teardown_pass(name, cluster, &teardown, true)
             .await?
-            .ok_or_else(|| local(ErrorKind::NotFound, name, "no such VPC"))?;
+            .is_none()
+        {
+            return Ok(Operation::completed(id, resource));
+        }
+        let (provider, name, cluster) = (self.clone(), name.to_string(), cluster.to_string());
+        let poll = PollFn::new(move || {
+            let (provider, name, cluster, teardown) = (
+                provider.clone(),
+                name.clone(),
+                cluster.clone(),
+                teardown.clone(),
+            );
+            async move {
+                let waiting = provider
+                    .teardown_pass(&name, &cluster, &teardown, false)
+                    .await?;
+                Ok(match waiting {
+                    None => OperationStatus::Succeeded,
+                    Some(what) => OperationStatus::Running(Progress {
+                        status: what,
+                        percent: None,
+                        retry_after: None,
+                    }),
+                })
+            }
+        });
+        Ok(Operation::pending(id, resource, Box::new(poll)))
+    }
+
+    /// One pass over what is left of the network: `None` once the VPC is
+    /// gone, or what it waits for. A VPC missing on the `first` pass is
+    /// `NotFound`; later, it is the end.
+    async fn teardown_pass(
+        &self,
+        name: &str,
+        cluster: &str,
+        teardown: &Teardown,
+        first: bool,
+    ) -> Result<Option<String>> {
+        let ec2 = &self.inner.clients.ec2;
+        let Some(vpc) = self.vpc_named(name).await? else {
+            if first {
+                return Err(local(ErrorKind::NotFound, name, "no such VPC"));
+            }
+            return Ok(None);
+        };
         let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
-        self.delete_cluster_leftovers(name, &vpc_id, cluster)
-            .await?;
+        if let Some(waiting) = self
+            .delete_cluster_leftovers(name, &vpc_id, cluster, teardown)
+            .await?
+        {
+            return Ok(Some(waiting));
+        }
         self.delete_log_group(cluster).await?;
         // The NAT gateway first (it bills by the hour), then its address.
         for nat in self.nat_gateways(&vpc_id).await? {
@@ -29,10 +99,9 @@ impl AwsProvider {
                 .await
                 .or_aws(name)?;
         }
-        self.wait_until_gone(name, "the NAT gateway", || async {
-            Ok(!self.nat_gateways(&vpc_id).await?.is_empty())
-        })
-        .await?;
+        if !self.nat_gateways(&vpc_id).await?.is_empty() {
+            return Ok(Some("the NAT gateway to go".into()));
+        }
         for allocation in self
             .addresses(name)
             .await?
@@ -91,6 +160,6 @@ impl AwsProvider {
             }
         }
         ec2.delete_vpc().vpc_id(&vpc_id).send().await.or_aws(name)?;
-        Ok(())
+        Ok(None)
     }
 }

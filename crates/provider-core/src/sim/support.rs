@@ -1,8 +1,6 @@
 //! Supporting resources on the sim: what each imitated cloud needs
 //! around a hub.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 
 use super::world::*;
@@ -10,97 +8,24 @@ use super::*;
 
 #[async_trait]
 impl SupportOps for SimCloud {
-    /// What the imitated cloud needs around a hub: on AWS a VPC, the
-    /// cluster and node roles and, once the cluster exists, its OIDC
-    /// provider; on GCP the node service account; on Azure a
-    /// resource group, the kubelet identity and, with buckets, a storage
-    /// account.
+    /// What the imitated cloud needs around a hub, from the table the
+    /// providers take it from ([`crate::facts::support_shapes`]); the sim
+    /// makes its own network (its specs name no subnets).
     fn supporting_resources(&self, hub: &HubOutline) -> Vec<SupportRequirement> {
-        use ResourceClass::*;
-        use SupportKind::*;
-        let config = |kind, name: String| SupportConfig {
-            kind,
-            name,
-            region: hub.region.clone(),
-            tags: resource_tags(
-                &hub.hub,
-                &NodeId::Support(kind)
-                    .tag()
-                    .expect("supporting resources are tagged"),
-                &hub.tags,
-            ),
-            properties: BTreeMap::new(),
-        };
-        let need =
-            |config, needed_by: &[ResourceClass], after: &[SupportKind]| SupportRequirement {
-                config,
-                needed_by: needed_by.to_vec(),
-                after: after.to_vec(),
-                after_cluster: false,
-            };
-        let supporting_name = |index: usize| {
-            names::supporting(self.inner.cloud, &hub.hub)[index]
-                .1
-                .clone()
-        };
-        match self.inner.cloud {
-            Cloud::Aws => vec![
-                need(
-                    config(Network, format!("{}-vpc", hub.hub)),
-                    &[Cluster, NodePool],
-                    &[],
-                ),
-                need(config(ClusterRole, supporting_name(0)), &[Cluster], &[]),
-                need(config(NodeRole, supporting_name(1)), &[NodePool], &[]),
-                // IRSA: the cluster's issuer registered in IAM, once the cluster exists.
-                SupportRequirement {
-                    config: SupportConfig {
-                        properties: BTreeMap::from([("cluster".to_string(), hub.cluster.clone())]),
-                        ..config(OidcProvider, format!("{}-oidc", hub.hub))
-                    },
-                    needed_by: vec![Binding],
-                    after: vec![],
-                    after_cluster: true,
-                },
-            ],
-            Cloud::Gcp => vec![need(
-                config(NodeRole, supporting_name(0)),
-                &[Cluster, NodePool],
-                &[],
-            )],
-            Cloud::Azure => {
-                let mut needs = vec![
-                    need(
-                        config(ResourceGroup, format!("{}-rg", hub.hub)),
-                        &[Cluster, NodePool, Bucket, Identity],
-                        &[],
-                    ),
-                    need(
-                        config(NodeRole, supporting_name(0)),
-                        &[Cluster, NodePool],
-                        &[ResourceGroup],
-                    ),
-                ];
-                if hub.has_buckets {
-                    let account =
-                        names::storage_account(&hub.hub, &names::NameScope::known(SIM_ACCOUNT))
-                            .unwrap_or_else(|error| error.physical);
-                    needs.push(need(
-                        config(StorageAccount, account),
-                        &[Bucket],
-                        &[ResourceGroup],
-                    ));
-                }
-                needs
-            }
-        }
+        crate::facts::supporting_resources(
+            self.inner.cloud,
+            hub,
+            false,
+            &names::NameScope::known(SIM_ACCOUNT),
+        )
     }
 
     async fn create_support(&self, config: &SupportConfig) -> Result<Operation> {
         let sim = &self.inner;
         let answer = sim.mutation("create_support")?;
         let key = support_key(config.kind, &config.name);
-        let resource = format!("support/{key}");
+        // `support/<kind>/<name>`: the node's id, then the name.
+        let resource = format!("{}/{}", NodeId::Support(config.kind), config.name);
         let steps = support_steps(config.kind);
         let fresh = answer.deliver(sim.store.with_world(|world, now| {
             if config.kind == SupportKind::OidcProvider {
