@@ -207,32 +207,19 @@ async fn conformance_provider() -> testkit::Subject {
 }
 
 /// moto gives every EKS cluster the same OIDC issuer URL (AWS gives each
-/// its own), so tests that register an OIDC provider take turns.
-static ISSUER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// its own), so tests that register an OIDC provider take turns, with each
+/// other and with the conformance cases that do (testkit's serial turn).
+use testkit::SERIAL as ISSUER;
 
+// Every conformance case runs. On moto a bucket's tags come from the
+// PutBucketTagging right after CreateBucket (moto drops CreateBucket's
+// tags): `interrupted_creates_are_finished` shows the half-made bucket is
+// the hub's and is finished, not that CreateBucket alone tags it as S3 does.
 mod conformance {
-    testkit::conformance_suite!(@cases match super::moto_endpoint() {
-            Some(_) => super::conformance_provider().await,
-            None => return,
-        };
-        cluster_lifecycle, duplicates_are_ensured_and_foreign_names_refused, missing_resources, node_pool_lifecycle,
-        pools_with_the_cluster, one_operation_per_cluster, operations_report_progress,
-        cluster_version_upgrade, bucket_lifecycle, identity_binding,
-        // On moto a bucket's tags come from the PutBucketTagging right
-        // after CreateBucket (moto drops CreateBucket's tags): the case
-        // shows the half-made bucket is the hub's and is finished, not
-        // that CreateBucket alone tags it as S3 does.
-        interrupted_creates_are_finished);
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn supporting_resources() {
-        require_moto!();
-        let _turn = super::ISSUER.lock().await;
-        testkit::supporting_resources(
-            testkit::Harness::new(super::conformance_provider().await, "cf").await,
-        )
-        .await;
-    }
+    testkit::conformance_suite!(match super::moto_endpoint() {
+        Some(_) => super::conformance_provider().await,
+        None => return,
+    });
 }
 
 fn reference(name: &str) -> HubClusterSpec {

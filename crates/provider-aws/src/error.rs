@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use provider_core::error::ResultExt;
 use provider_core::{Error, ErrorKind};
 
 pub(crate) const PROVIDER: &str = "aws";
@@ -277,12 +276,6 @@ where
     ) -> Result<T, Error> {
         self.map_err(|e| classify(e, intent, resource, fresh))
     }
-}
-
-/// `Ok(None)` for "not found", the value otherwise: the S3 state store's
-/// name for [`ResultExt::optional`], which everything else here uses.
-pub(crate) fn found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
-    result.optional()
 }
 
 /// An error made here, not by AWS.

@@ -165,17 +165,7 @@ pub(crate) fn same_or_refuse(
     existing: &std::collections::BTreeMap<String, String>,
     desired: &std::collections::BTreeMap<String, String>,
 ) -> Result<()> {
-    if same_resource(existing, desired) {
-        return Ok(());
-    }
-    Err(error::local(
-        provider_core::ErrorKind::AlreadyExists,
-        name,
-        format!(
-            "{what} `{name}` exists and is not this hub's ({}); hubforge leaves it alone: rename it in the spec or delete it",
-            describe_tags(existing)
-        ),
-    ))
+    claim_existing(PROVIDER_NAME, what, name, existing, desired)
 }
 
 /// What a create that may have been made already answered: made now, or

@@ -11,11 +11,12 @@ use async_trait::async_trait;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use provider_core::error::ResultExt;
 use provider_core::state::{Object, ObjectBacked, ObjectStateStore, ObjectStore, Outcome, Version};
 use provider_core::{ErrorKind, Result};
 
 use crate::AwsProvider;
-use crate::error::{AwsResult, Intent, classify, found, local};
+use crate::error::{AwsResult, Intent, classify, local};
 
 /// A [`StateStore`](provider_core::state::StateStore) in an S3 bucket.
 #[derive(Clone, Debug)]
@@ -91,7 +92,7 @@ impl ObjectStore for S3Objects {
     async fn get(&self, key: &str) -> Result<Option<Object>> {
         let s3 = &self.provider.inner.clients.s3;
         let request = s3.get_object().bucket(&self.bucket).key(key).send().await;
-        let Some(out) = found(request.or_aws(key))? else {
+        let Some(out) = request.or_aws(key).optional()? else {
             return Ok(None);
         };
         // An empty If-Match would be no condition at all.

@@ -67,6 +67,31 @@ pub fn same_resource(
         && existing.get(TAG_RESOURCE) == desired.get(TAG_RESOURCE)
 }
 
+/// What a create does with a resource it found under its name: goes on
+/// when it is the very hub resource `desired` tags describe (and finishes
+/// it), refuses with `AlreadyExists` otherwise, leaving it as it is. `what`
+/// names the kind (`bucket`) for the message.
+pub fn claim_existing(
+    provider: &str,
+    what: &str,
+    name: &str,
+    existing: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> Result<()> {
+    if same_resource(existing, desired) {
+        return Ok(());
+    }
+    Err(crate::Error::new(
+        crate::ErrorKind::AlreadyExists,
+        provider,
+        format!(
+            "{what} `{name}` exists and is not this hub's ({}); hubforge leaves it alone: rename it in the spec or delete it",
+            describe_tags(existing)
+        ),
+    )
+    .with_resource(name))
+}
+
 /// `key=value, …` of a resource's tags, for messages about resources
 /// hubforge will not touch.
 pub fn describe_tags(tags: &BTreeMap<String, String>) -> String {

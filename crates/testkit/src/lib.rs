@@ -327,9 +327,12 @@ macro_rules! conformance_suite {
 /// it can exist) take turns: with each other, and with a provider's own
 /// tests that hold this turn too.
 pub async fn serial_turn() -> tokio::sync::MutexGuard<'static, ()> {
-    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    TURN.lock().await
+    SERIAL.lock().await
 }
+
+/// The turn [`serial_turn`] takes, for tests outside an async runtime
+/// (`SERIAL.blocking_lock()`).
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The cases that hold whatever the provider's capabilities, for runs that
 /// add a layer (faults + retries) around a provider.

@@ -91,18 +91,8 @@ fn claim<V>(
     (quota, per): (usize, &str),
 ) -> Result<bool> {
     if let Some(found) = existing.get(name) {
-        let tags = tags_of(found);
-        if same_resource(tags, desired) {
-            return Ok(true);
-        }
-        return Err(error(
-            ErrorKind::AlreadyExists,
-            name,
-            format!(
-                "a {what} named {name} exists and is not this hub's ({})",
-                describe_tags(tags)
-            ),
-        ));
+        claim_existing(PROVIDER, what, name, tags_of(found), desired)?;
+        return Ok(true);
     }
     if existing.len() >= quota {
         return Err(error(
