@@ -266,3 +266,99 @@ fn destroy_refuses_to_delete_a_cluster_that_holds_a_foreign_pool() {
         "{rendered}"
     );
 }
+
+#[test]
+fn a_scaling_change_is_an_update_in_place() {
+    let (graph, options) = graph(Cloud::Aws, "1.31");
+    let mut observed = as_desired(&graph);
+    pool(&mut observed, "user-small").config.max = 7;
+    let plan = plan(&graph, &observed, &options);
+    assert_eq!(plan.actions.len(), 1, "{plan}");
+    let update = &plan.actions[0];
+    assert_eq!(
+        (update.change, update.physical.as_str()),
+        (Change::Update, "user-small")
+    );
+    assert!(matches!(&update.step, Step::UpdatePool { config, .. } if config.max == 100));
+    assert_eq!(
+        update.diffs,
+        vec![FieldDiff {
+            field: "max".into(),
+            before: "7".into(),
+            after: "100".into(),
+        }]
+    );
+}
+
+#[test]
+fn a_machine_change_is_blue_green_under_the_twin_name() {
+    let (graph, options) = graph(Cloud::Aws, "1.31");
+    let mut observed = as_desired(&graph);
+    pool(&mut observed, "dask").config.instance_type = "r5.2xlarge".into();
+    let plan = plan(&graph, &observed, &options);
+    let create = plan
+        .actions
+        .iter()
+        .find(|a| a.change == Change::Create)
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(create.physical, "dask-b", "{plan}");
+    let replaced = create.replaces.as_ref().unwrap();
+    assert_eq!(
+        (replaced.old.as_str(), replaced.forced_by.as_str()),
+        ("dask", "instance_type")
+    );
+    let retire = plan
+        .actions
+        .iter()
+        .find(|a| a.change == Change::Delete)
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(retire.physical, "dask");
+    assert!(
+        retire.depends_on.contains(&create.id),
+        "the old pool goes after the new one is up"
+    );
+    assert_eq!(plan.counts(), (0, 0, 1, 0));
+}
+
+#[test]
+fn destroy_goes_in_reverse_of_what_needs_what() {
+    let (graph, mut options) = graph(Cloud::Aws, "1.31");
+    options.destroy = true;
+    let plan = plan(&graph, &as_desired(&graph), &options);
+    let id_of = |pick: &dyn Fn(&Action) -> bool| -> Vec<usize> {
+        plan.actions
+            .iter()
+            .filter(|a| pick(a))
+            .map(|a| a.id)
+            .collect()
+    };
+    let cluster = id_of(&|a| matches!(a.step, Step::DeleteCluster { .. }));
+    let pools = id_of(&|a| matches!(a.step, Step::DeletePool { .. }));
+    let buckets = id_of(&|a| matches!(a.step, Step::DeleteBucket { .. }));
+    let identities = id_of(&|a| matches!(a.step, Step::DeleteIdentity { .. }));
+    let network = id_of(&|a| {
+        matches!(
+            a.step,
+            Step::DeleteSupport {
+                kind: SupportKind::Network,
+                ..
+            }
+        )
+    });
+    assert_eq!(
+        (cluster.len(), pools.len(), buckets.len(), identities.len()),
+        (1, 4, 2, 2)
+    );
+    let deps = |id: usize| &plan.actions[id].depends_on;
+    // EKS deletes node groups before the cluster; identities before the
+    // buckets they reach; the network once nothing runs in it.
+    assert!(pools.iter().all(|p| deps(cluster[0]).contains(p)), "{plan}");
+    for bucket in &buckets {
+        assert!(
+            identities.iter().all(|i| deps(*bucket).contains(i)),
+            "{plan}"
+        );
+    }
+    assert!(deps(network[0]).contains(&cluster[0]), "{plan}");
+    assert!(plan.actions.iter().all(|a| a.change == Change::Delete));
+}
