@@ -23,7 +23,7 @@ pub use provider_core::{
 #[cfg(feature = "sim")]
 pub use provider_core::sim;
 
-/// Amazon Web Services (not implemented yet).
+/// Amazon Web Services: EKS, EC2, IAM, S3 (see `docs/aws.md`).
 #[cfg(feature = "aws")]
 pub use provider_aws as aws;
 
