@@ -255,40 +255,29 @@ pub(super) trait ObservedResource {
     fn status(&self) -> &ResourceStatus;
 }
 
-impl ObservedResource for SupportState {
-    fn tags(&self) -> &BTreeMap<String, String> {
-        &self.config.tags
-    }
-    fn region(&self) -> &str {
-        &self.config.region
-    }
-    fn status(&self) -> &ResourceStatus {
-        &self.status
-    }
+/// Implements [`ObservedResource`] for states whose config has tags, and a
+/// region where `$region` says so.
+macro_rules! observed_resource {
+    ($($state:ty => |$s:ident| $region:expr;)*) => {$(
+        impl ObservedResource for $state {
+            fn tags(&self) -> &BTreeMap<String, String> {
+                &self.config.tags
+            }
+            fn region(&self) -> &str {
+                let $s = self;
+                $region
+            }
+            fn status(&self) -> &ResourceStatus {
+                &self.status
+            }
+        }
+    )*};
 }
 
-impl ObservedResource for BucketState {
-    fn tags(&self) -> &BTreeMap<String, String> {
-        &self.config.tags
-    }
-    fn region(&self) -> &str {
-        &self.config.region
-    }
-    fn status(&self) -> &ResourceStatus {
-        &self.status
-    }
-}
-
-impl ObservedResource for IdentityState {
-    fn tags(&self) -> &BTreeMap<String, String> {
-        &self.config.tags
-    }
-    fn region(&self) -> &str {
-        ""
-    }
-    fn status(&self) -> &ResourceStatus {
-        &self.status
-    }
+observed_resource! {
+    SupportState => |s| &s.config.region;
+    BucketState => |s| &s.config.region;
+    IdentityState => |_s| "";
 }
 
 /// A supporting resource, bucket or identity, desired and observed.
