@@ -8,21 +8,19 @@
 //! skipped. Cancelling stops new actions and waits; operations already
 //! started go on in the cloud, and the next run picks them up as "waiting".
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex;
-
-use super::graph::NodeId;
+pub(crate) use super::journal::Journal;
+use super::keys::{KeyedLocks, mutation};
 use super::plan::{Action, Plan, Step, Target};
 use crate::error::{Error, ErrorKind, Result};
-use crate::events::{Change, Event, EventSink};
+use crate::events::{Event, EventSink};
 use crate::operation::{Backoff, Cancellation, Operation, Waiter};
 use crate::provider::*;
 use crate::retry::{RetryLayer, RetryPolicy, Retrying};
-use crate::state::{HubState, ResourceRecord, StateStore, unix_now};
 
 /// What happened to each action of a plan.
 #[derive(Debug, Default)]
@@ -68,107 +66,6 @@ impl ApplyReport {
                 ),
             )),
         }
-    }
-}
-
-/// Records finished actions in the hub's state as they happen.
-pub(crate) struct Journal {
-    store: Arc<dyn StateStore>,
-    state: Mutex<HubState>,
-}
-
-impl Journal {
-    pub(crate) fn new(store: Arc<dyn StateStore>, state: HubState) -> Journal {
-        Journal {
-            store,
-            state: Mutex::new(state),
-        }
-    }
-
-    /// Records resources that exist and match the spec, whether or not
-    /// this run made them.
-    pub(crate) async fn record_unchanged(
-        &self,
-        unchanged: &[super::plan::Unchanged],
-    ) -> Result<()> {
-        let mut state = self.state.lock().await;
-        let before = state.resources.clone();
-        for item in unchanged {
-            let key = item.node.to_string();
-            if state
-                .resources
-                .get(&key)
-                .is_none_or(|r| r.physical != item.physical)
-            {
-                state.resources.insert(
-                    key,
-                    ResourceRecord {
-                        physical: item.physical.clone(),
-                        outputs: Default::default(),
-                        recorded_at: unix_now(),
-                    },
-                );
-            }
-        }
-        if state.resources == before && state.serial > 0 {
-            return Ok(());
-        }
-        state.serial += 1;
-        self.store.write(&state).await
-    }
-
-    async fn record(&self, action: &Action) -> Result<()> {
-        let mut state = self.state.lock().await;
-        let key = action.node.to_string();
-        match action.change {
-            Change::Delete => {
-                if state
-                    .resources
-                    .get(&key)
-                    .is_some_and(|r| r.physical == action.physical)
-                {
-                    state.resources.remove(&key);
-                }
-            }
-            Change::Wait if matches!(action.step, Step::Await { gone: true, .. }) => {
-                if state
-                    .resources
-                    .get(&key)
-                    .is_some_and(|r| r.physical == action.physical)
-                {
-                    state.resources.remove(&key);
-                }
-            }
-            _ => {
-                state.resources.insert(
-                    key,
-                    ResourceRecord {
-                        physical: action.physical.clone(),
-                        outputs: Default::default(),
-                        recorded_at: unix_now(),
-                    },
-                );
-                // Pools created inside the cluster's operation are recorded with it.
-                if let Step::CreateCluster { initial_pools, .. } = &action.step {
-                    for pool in initial_pools {
-                        if let Some(node) = pool
-                            .tags
-                            .get(TAG_RESOURCE)
-                            .and_then(|t| NodeId::from_tag(t))
-                        {
-                            let record = ResourceRecord {
-                                physical: pool.name.clone(),
-                                outputs: Default::default(),
-                                recorded_at: unix_now(),
-                            };
-                            state.resources.insert(node.to_string(), record);
-                        }
-                    }
-                }
-            }
-        }
-        state.serial += 1;
-        self.store.write(&state).await
     }
 }
 
@@ -391,59 +288,6 @@ async fn run_action(
         outcome = tokio::time::timeout(options.deadline, work) => outcome.unwrap_or_else(|_| Err(
             Error::new(ErrorKind::Timeout, provider.name(), format!("{} did not finish within {:?}", action.node, options.deadline)).with_resource(action.physical.clone())
         )),
-    }
-}
-
-/// What a step changes, for the provider's serialization keys.
-fn mutation(step: &Step) -> Option<Mutation<'_>> {
-    Some(match step {
-        Step::CreateSupport(c) | Step::UpdateSupport(c) => Mutation::Support {
-            kind: c.kind,
-            name: &c.name,
-        },
-        Step::DeleteSupport { kind, name } => Mutation::Support { kind: *kind, name },
-        Step::CreateCluster { config, .. } | Step::UpdateCluster { config, .. } => {
-            Mutation::Cluster { name: &config.name }
-        }
-        Step::DeleteCluster { name } => Mutation::Cluster { name },
-        Step::CreatePool { cluster, config } | Step::UpdatePool { cluster, config } => {
-            Mutation::NodePool {
-                cluster,
-                name: &config.name,
-            }
-        }
-        Step::DeletePool { cluster, name } => Mutation::NodePool { cluster, name },
-        Step::CreateBucket(c) | Step::UpdateBucket(c) => Mutation::Bucket { name: &c.name },
-        Step::DeleteBucket { name, .. } => Mutation::Bucket { name },
-        Step::CreateIdentity(c) | Step::UpdateIdentity(c) => Mutation::Identity { name: &c.name },
-        Step::DeleteIdentity { name } => Mutation::Identity { name },
-        Step::Bind { identity, binding } => Mutation::Binding { identity, binding },
-        Step::Await { .. } => return None,
-    })
-}
-
-/// One mutex per serialization key, made on first use.
-#[derive(Clone, Default)]
-struct KeyedLocks(Arc<std::sync::Mutex<BTreeMap<String, Arc<Mutex<()>>>>>);
-
-impl KeyedLocks {
-    /// Holds every key of `keys`, taken in sorted order so two actions that
-    /// share several keys cannot wait on each other.
-    async fn acquire(&self, keys: &[String]) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
-        let mut keys = keys.to_vec();
-        keys.sort();
-        keys.dedup();
-        let mutexes: Vec<Arc<Mutex<()>>> = {
-            let mut map = self.0.lock().expect("key map");
-            keys.iter()
-                .map(|k| map.entry(k.clone()).or_default().clone())
-                .collect()
-        };
-        let mut held = Vec::with_capacity(mutexes.len());
-        for mutex in mutexes {
-            held.push(mutex.lock_owned().await);
-        }
-        held
     }
 }
 

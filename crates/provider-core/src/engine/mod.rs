@@ -17,6 +17,8 @@
 
 mod apply;
 mod graph;
+mod journal;
+mod keys;
 mod lock;
 mod observe;
 mod plan;
