@@ -92,7 +92,7 @@ pub(super) fn plan_removals(b: &mut Builder<'_>) {
         }
     }
     let all_so_far: Vec<usize> = (0..b.actions.len()).collect();
-    for support in observed.support.values() {
+    for support in observed.support.values().chain(&observed.other_support) {
         if let Some(node) = owned_node(&support.config.tags)
             && !wanted.contains(&node)
             && support.status != ResourceStatus::Deleting
@@ -270,6 +270,7 @@ pub(super) fn plan_destroy(b: &mut Builder<'_>) {
     let mut supports: Vec<&SupportState> = observed
         .support
         .values()
+        .chain(&observed.other_support)
         .filter(|s| owned_by(&s.config.tags, &hub))
         .collect();
     supports.sort_by_key(|s| {
@@ -297,7 +298,7 @@ pub(super) fn plan_destroy(b: &mut Builder<'_>) {
         };
         let action = destroy_one(
             b,
-            &NodeId::Support(kind),
+            &node_of(&support.config.tags, NodeId::Support(kind)),
             &support.config.name,
             &support.status,
             target,
@@ -307,7 +308,7 @@ pub(super) fn plan_destroy(b: &mut Builder<'_>) {
             },
             deps,
         );
-        support_deletes.insert(kind, action);
+        support_deletes.entry(kind).or_insert(action);
     }
 }
 
@@ -379,7 +380,7 @@ pub fn foreign_resources(graph: &DesiredGraph, observed: &Observed) -> Vec<Forei
             &identity.config.tags,
         );
     }
-    for support in observed.support.values() {
+    for support in observed.support.values().chain(&observed.other_support) {
         note(
             support.config.kind.as_str(),
             &support.config.name,

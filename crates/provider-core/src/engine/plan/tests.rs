@@ -362,3 +362,50 @@ fn destroy_goes_in_reverse_of_what_needs_what() {
     assert!(deps(network[0]).contains(&cluster[0]), "{plan}");
     assert!(plan.actions.iter().all(|a| a.change == Change::Delete));
 }
+
+#[test]
+fn a_second_supporting_resource_of_a_kind_neither_hides_the_first_nor_is_forgotten() {
+    let (graph, mut options) = graph(Cloud::Aws, "1.31");
+    let mut observed = as_desired(&graph);
+    let wanted = observed.support[&SupportKind::OidcProvider].clone();
+    // An older OIDC provider of the hub's, and what a cluster left in a
+    // network hubforge did not make: both listed beside the wanted ones.
+    let mut old = wanted.clone();
+    old.config.name = "openscapes-oidc-old".into();
+    old.config
+        .properties
+        .insert(ISSUER_PROPERTY.into(), "https://issuer/0".into());
+    let mut left = observed.support[&SupportKind::Network].clone();
+    left.config.name = "left by cluster openscapes: load balancer a1b2".into();
+    left.config.tags =
+        BTreeMap::from([("kubernetes.io/cluster/openscapes".into(), "owned".into())]);
+    observed.other_support = vec![old, left];
+
+    let plan = plan(&graph, &observed, &options);
+    assert!(!plan.has_changes(), "the wanted ones are compared:\n{plan}");
+
+    options.destroy = true;
+    let plan = crate::engine::plan(&graph, &observed, &options);
+    let deleted: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.step,
+                Step::DeleteSupport {
+                    kind: SupportKind::OidcProvider,
+                    ..
+                }
+            )
+        })
+        .map(|a| a.physical.as_str())
+        .collect();
+    assert_eq!(deleted.len(), 2, "{plan}");
+    assert!(deleted.contains(&"openscapes-oidc-old"), "{plan}");
+    assert!(
+        plan.left_alone
+            .iter()
+            .any(|f| f.name.starts_with("left by cluster")),
+        "{plan}"
+    );
+}

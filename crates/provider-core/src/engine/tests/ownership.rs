@@ -151,3 +151,39 @@ async fn a_create_that_finds_another_hubs_resource_fails_and_leaves_it() {
     );
     lock.release().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_second_supporting_resource_of_a_kind_is_destroyed_with_the_first() {
+    let rig = rig(Some(Cloud::Aws), None);
+    let spec = spec();
+    converge(&rig.engine, &spec).await;
+    let graph = rig.engine.graph(&spec).await.unwrap();
+    let role = graph
+        .nodes
+        .iter()
+        .find_map(|n| match &n.desired {
+            Desired::Support(c) if c.kind == SupportKind::NodeRole => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap();
+    // An older node role of the hub's, under another name (a renamed
+    // scheme, a run of an older hubforge): listed for the hub too.
+    let old = SupportConfig {
+        name: "openscapes-node-old".into(),
+        ..role
+    };
+    rig.sim.create_support(&old).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!rig.engine.plan(&spec).await.unwrap().has_changes());
+
+    let (report, check) = rig.engine.destroy(&spec, true).await.unwrap();
+    assert!(report.succeeded(), "{:?}", report.failed);
+    assert!(check.leaks.is_empty(), "both roles go: {:?}", check.leaks);
+    assert!(
+        rig.sim
+            .get_support(SupportKind::NodeRole, "openscapes-node-old")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
