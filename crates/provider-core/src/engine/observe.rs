@@ -18,8 +18,12 @@ use crate::provider::*;
 /// What the cloud holds for a hub.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
-    /// Supporting resources, by kind.
+    /// Supporting resources the graph wants, by kind.
     pub support: BTreeMap<SupportKind, SupportState>,
+    /// Other supporting resources listed for the hub: an old one of a kind
+    /// the graph names otherwise, one of a kind it no longer needs, or what
+    /// the cloud made around the hub's cluster.
+    pub other_support: Vec<SupportState>,
     /// The hub's cluster.
     pub cluster: Option<ClusterState>,
     /// Other clusters tagged as this hub's (a renamed hub leaves one).
@@ -75,8 +79,20 @@ pub async fn observe(
         reads: 4,
         ..Observed::default()
     };
+    let wanted_support: BTreeMap<SupportKind, &str> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.desired {
+            Desired::Support(c) => Some((c.kind, c.name.as_str())),
+            _ => None,
+        })
+        .collect();
     for state in support? {
-        observed.support.insert(state.config.kind, state);
+        if wanted_support.get(&state.config.kind) == Some(&state.config.name.as_str()) {
+            observed.support.insert(state.config.kind, state);
+        } else {
+            observed.other_support.push(state);
+        }
     }
     for state in clusters? {
         if state.config.name == graph.cluster {
