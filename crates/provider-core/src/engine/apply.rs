@@ -456,8 +456,21 @@ where
     match request().await {
         Ok(operation) => wait(ctx, operation).await,
         Err(error) if error.kind() == &ErrorKind::AlreadyExists => {
-            let Some(tags) = owner_tags(ctx, &target).await? else {
-                return Err(error);
+            let tags = match owner_tags(ctx, &target).await {
+                Ok(Some(tags)) => tags,
+                Ok(None) => return Err(error),
+                // Someone else's resource, most likely in another account.
+                Err(read) => {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        ctx.provider.name(),
+                        format!(
+                            "`{}` exists and hubforge may not read it ({read}); it is not this hub's — rename it in the spec",
+                            ctx.action.physical
+                        ),
+                    )
+                    .with_resource(ctx.action.physical.clone()));
+                }
             };
             let expected = ctx.action.node.tag();
             if owned_by(&tags, &ctx.options.hub) && tags.get(TAG_RESOURCE) == expected.as_ref() {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::graph::{Desired, DesiredGraph, NodeId};
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::provider::*;
 
 /// What the cloud holds for a hub.
@@ -34,6 +34,10 @@ pub struct Observed {
     pub buckets: BTreeMap<String, BucketState>,
     /// Identities, by physical name.
     pub identities: BTreeMap<String, IdentityState>,
+    /// Resources the spec wants whose name is taken by something hubforge
+    /// may not read (a bucket name held by another account: bucket names
+    /// are global), with the cloud's answer.
+    pub unreadable: BTreeMap<NodeId, String>,
     /// Read calls made.
     pub reads: usize,
 }
@@ -127,17 +131,29 @@ pub async fn observe(
             continue;
         }
         let (provider, desired, permit) = (provider.clone(), node.desired.clone(), permit());
+        let id = node.id.clone();
         reads.spawn(async move {
             let _p = permit.await;
-            Ok::<_, crate::Error>(match &desired {
-                Desired::Support(c) => Found::Support(provider.get_support(c.kind, &c.name).await?),
-                Desired::Cluster(c) => Found::Cluster(provider.get_cluster(&c.name).await?),
-                Desired::Bucket(c) => Found::Bucket(provider.get_bucket(&c.name).await?),
-                Desired::Identity(c) => Found::Identity(provider.get_identity(&c.name).await?),
-                Desired::NodePool(_) | Desired::Binding { .. } => {
-                    unreachable!("not read one by one")
+            let found = async {
+                Ok::<_, crate::Error>(match &desired {
+                    Desired::Support(c) => {
+                        Found::Support(provider.get_support(c.kind, &c.name).await?)
+                    }
+                    Desired::Cluster(c) => Found::Cluster(provider.get_cluster(&c.name).await?),
+                    Desired::Bucket(c) => Found::Bucket(provider.get_bucket(&c.name).await?),
+                    Desired::Identity(c) => Found::Identity(provider.get_identity(&c.name).await?),
+                    Desired::NodePool(_) | Desired::Binding { .. } => {
+                        unreachable!("not read one by one")
+                    }
+                })
+            }
+            .await;
+            match found {
+                Err(error) if error.kind() == &ErrorKind::PermissionDenied => {
+                    Ok(Found::Unreadable(id, error.to_string()))
                 }
-            })
+                found => found,
+            }
         });
     }
     while let Some(joined) = reads.join_next().await {
@@ -153,6 +169,9 @@ pub async fn observe(
             Found::Identity(Some(i)) => {
                 observed.identities.insert(i.config.name.clone(), i);
             }
+            Found::Unreadable(id, answer) => {
+                observed.unreadable.insert(id, answer);
+            }
             _ => {}
         }
     }
@@ -167,6 +186,7 @@ pub async fn observe(
 }
 
 enum Found {
+    Unreadable(NodeId, String),
     Support(Option<SupportState>),
     Cluster(Option<ClusterState>),
     Bucket(Option<BucketState>),

@@ -21,6 +21,15 @@ fn bucket_steps(config: &BucketConfig) -> Vec<String> {
     steps
 }
 
+/// What a cloud answers about another account's bucket.
+fn denied(name: &str) -> Error {
+    error(
+        ErrorKind::PermissionDenied,
+        name,
+        "AccessDenied: the bucket belongs to another account",
+    )
+}
+
 impl SimInner {
     /// On Azure every container's lifecycle rule lives in its storage
     /// account's one management policy, and ARM refuses a second write of
@@ -63,6 +72,17 @@ impl BucketOps for SimCloud {
         let steps = bucket_steps(config);
         let resource = format!("bucket/{}", config.name);
         let fresh = answer.deliver(sim.store.with_world(|world, now| {
+            if world
+                .buckets
+                .get(&config.name)
+                .is_some_and(|b| b.other_account)
+            {
+                return Err(error(
+                    ErrorKind::AlreadyExists,
+                    &config.name,
+                    "BucketAlreadyExists: the bucket name is taken by another account",
+                ));
+            }
             let ours = claim(
                 &world.buckets,
                 |b| &b.config.tags,
@@ -101,6 +121,7 @@ impl BucketOps for SimCloud {
                     objects: BTreeSet::new(),
                     pending: steps.clone(),
                     listed_from_ms: sim.listed_from(now),
+                    other_account: false,
                 },
             );
             Ok(true)
@@ -143,7 +164,10 @@ impl BucketOps for SimCloud {
         let sim = &self.inner;
         sim.read("get_bucket")?;
         sim.store
-            .with_world(|world, _| Ok(world.buckets.get(name).map(|b| sim.bucket_state(b))))
+            .with_world(|world, _| match world.buckets.get(name) {
+                Some(bucket) if bucket.other_account => Err(denied(name)),
+                found => Ok(found.map(|b| sim.bucket_state(b))),
+            })
     }
 
     async fn update_bucket(&self, config: &BucketConfig) -> Result<Operation> {
@@ -154,6 +178,9 @@ impl BucketOps for SimCloud {
                 .buckets
                 .get(&config.name)
                 .ok_or_else(|| error(ErrorKind::NotFound, &config.name, "no such bucket"))?;
+            if bucket.other_account {
+                return Err(denied(&config.name));
+            }
             if bucket.config.region != config.region {
                 return Err(error(
                     ErrorKind::Unsupported {
@@ -183,6 +210,9 @@ impl BucketOps for SimCloud {
                 .buckets
                 .get(name)
                 .ok_or_else(|| error(ErrorKind::NotFound, name, "no such bucket"))?;
+            if bucket.other_account {
+                return Err(denied(name));
+            }
             if !bucket.objects.is_empty() && deletion == BucketDeletion::RefuseIfNotEmpty {
                 return Err(error(
                     ErrorKind::NotEmpty,

@@ -20,6 +20,36 @@ impl SimCloud {
         })
     }
 
+    /// Puts a bucket of another account under `name`: bucket names are
+    /// global, so a name can be taken by someone this account cannot see.
+    pub fn tamper_bucket_of_another_account(&self, name: &str) -> Result<()> {
+        self.inner.store.with_world(|world, _| {
+            world.buckets.insert(
+                name.to_string(),
+                SimBucket {
+                    config: BucketConfig {
+                        name: name.to_string(),
+                        region: "eu-west-1".into(),
+                        versioning: false,
+                        delete_after_days: None,
+                        tags: BTreeMap::new(),
+                    },
+                    phase: Phase {
+                        kind: PhaseKind::Ready,
+                        until_ms: 0,
+                        failure: None,
+                        degrade_at_ms: None,
+                    },
+                    objects: Default::default(),
+                    pending: Vec::new(),
+                    listed_from_ms: 0,
+                    other_account: true,
+                },
+            );
+            Ok(())
+        })
+    }
+
     /// Changes a pool's scaling (drift tests).
     pub fn tamper_node_pool_scaling(
         &self,

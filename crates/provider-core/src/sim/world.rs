@@ -147,6 +147,10 @@ pub(crate) struct SimBucket {
     /// Listings by tag show it from this time on.
     #[serde(default)]
     pub listed_from_ms: u64,
+    /// It belongs to another account: its name is taken (bucket names are
+    /// global), and this account may not read or change it.
+    #[serde(default)]
+    pub other_account: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

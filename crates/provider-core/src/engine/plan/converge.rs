@@ -40,6 +40,13 @@ pub(super) fn plan_converge(b: &mut Builder<'_>) {
     for node in &graph.nodes {
         let deps = b.deps(&node.depends_on);
         let id = &node.id;
+        if let Some(answer) = observed.unreadable.get(id) {
+            b.block(id, format!(
+                "the name `{}` is taken by something hubforge may not read ({answer}); it may belong to another account (bucket names are global): rename it in the spec",
+                node.desired.physical()
+            ));
+            continue;
+        }
         match &node.desired {
             Desired::Support(desired) => converge_support(b, id, desired, deps),
             Desired::Cluster(desired) => {

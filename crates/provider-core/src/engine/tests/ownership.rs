@@ -187,3 +187,61 @@ async fn a_second_supporting_resource_of_a_kind_is_destroyed_with_the_first() {
             .is_none()
     );
 }
+
+fn scratch_bucket(graph: &DesiredGraph) -> String {
+    graph
+        .nodes
+        .iter()
+        .find_map(|n| match (&n.id, &n.desired) {
+            (NodeId::Bucket(b), Desired::Bucket(c)) if b == "scratch" => Some(c.name.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_bucket_name_held_by_another_account_blocks_the_plan_saying_so() {
+    let rig = rig(Some(Cloud::Aws), None);
+    let spec = spec();
+    let graph = rig.engine.graph(&spec).await.unwrap();
+    rig.sim
+        .tamper_bucket_of_another_account(&scratch_bucket(&graph))
+        .unwrap();
+    let plan = rig
+        .engine
+        .plan(&spec)
+        .await
+        .expect("a name someone else holds is a blocker, not a failed plan");
+    let blocker = plan
+        .blocked
+        .iter()
+        .find(|b| b.node == NodeId::Bucket("scratch".into()))
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert!(
+        blocker.reason.contains("may not read") && blocker.reason.contains("another account"),
+        "{}",
+        blocker.reason
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_finds_a_name_it_may_not_read_says_it_is_taken() {
+    let rig = rig(Some(Cloud::Aws), None);
+    let spec = spec();
+    let lock = rig.engine.lock("openscapes", "apply").await.unwrap();
+    let plan = rig.engine.plan(&spec).await.unwrap();
+    let graph = rig.engine.graph(&spec).await.unwrap();
+    let name = scratch_bucket(&graph);
+    // Taken by another account between the plan and its execution.
+    rig.sim.tamper_bucket_of_another_account(&name).unwrap();
+    let report = rig.engine.execute(&lock, &plan).await.unwrap();
+    let error = report
+        .failed
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| e.resource() == Some(name.as_str()))
+        .unwrap_or_else(|| panic!("the create of {name} fails: {:?}", report.failed));
+    assert_eq!(error.kind(), &ErrorKind::AlreadyExists, "{error}");
+    assert!(error.message().contains("may not read"), "{error}");
+    lock.release().await.unwrap();
+}
