@@ -1,5 +1,5 @@
 //! An apply's wall time against the critical path of its dependency graph.
-//! The benchmark (`cargo bench --bench engine`) prints the ratio; this test
+//! The benchmark (`cargo bench -p testkit --bench engine`) prints the ratio; this test
 //! only guards against a gross regression.
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 //!   is instant, so what remains is hubforge's own work;
 //! - fleet planning: many hubs planned at once against one account.
 //!
-//!     cargo bench --bench engine
+//!     cargo bench -p testkit --bench engine
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use provider_core::state::LocalStateStore;
 fn reference() -> HubClusterSpec {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/examples/hubs/reference-hub.yaml"
+        "/../../examples/hubs/reference-hub.yaml"
     );
     let text = std::fs::read_to_string(path).expect("the reference spec");
     HubClusterSpec::parse(&text, SpecFormat::Yaml).expect("reference spec parses")
